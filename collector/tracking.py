@@ -1,0 +1,91 @@
+"""The Matomo HTTP Tracking API endpoint: /matomo.php and /piwik.php, GET and POST.
+
+Parameters come from the query string and a form-encoded body; the query wins when both have a key, as in
+Matomo (RequestSet::initRequestsAndTokenAuth). The answer is Matomo's: the 43-byte GIF, or 204 when
+send_image=0, and the same success for excluded hits so a client cannot probe the exclusion rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from ingest.pipeline import Pipeline, TrackingRequest, Verdict
+
+log = logging.getLogger(__name__)
+
+TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+MAX_BODY_BYTES = 64 * 1024
+MAX_PARAM_LENGTH = 8192
+BANNER = "This resource is part of Teller, a Matomo-compatible analytics server.\n"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _cors_headers(request: Request) -> dict[str, str]:
+    # Matomo answers non-GET requests with the caller's origin and credentials allowed, because matomo.js
+    # sends XHR with withCredentials (core/Tracker/Response.php).
+    if request.method == "GET":
+        return {}
+    return {"Access-Control-Allow-Origin": request.headers.get("origin", "*"),
+            "Access-Control-Allow-Credentials": "true"}
+
+
+async def _read_params(request: Request) -> dict[str, str] | None:
+    body = b""
+    if request.method == "POST":
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return None
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return None
+    params: dict[str, str] = {}
+    if body:
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    params.update(parse_qsl(request.url.query, keep_blank_values=True))  # the query wins
+    return {key[:100]: value[:MAX_PARAM_LENGTH] for key, value in params.items()}
+
+
+class TrackingEndpoint:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    async def handle(self, request: Request) -> Response:
+        cors = _cors_headers(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Access-Control-Allow-Methods": "GET, POST",
+                                                       "Access-Control-Allow-Headers": "*",
+                                                       "Access-Control-Allow-Origin": "*"})
+        params = await _read_params(request)
+        if params is None:
+            return PlainTextResponse("Request body too large.\n", status_code=413, headers=cors)
+        if not params:
+            # Matomo shows a banner for a bare GET and 400 for a POST that carried nothing.
+            status = 200 if request.method == "GET" else 400
+            return PlainTextResponse(BANNER, status_code=status, headers=cors | NO_STORE)
+        if not params.get("url") and not params.get("urlref") and request.headers.get("referer"):
+            # Image tracker mode: a bare <img> hit reports the page through the Referer header.
+            params["url"] = request.headers["referer"]
+        hit = TrackingRequest(
+            params=params,
+            user_agent=params.get("ua") or request.headers.get("user-agent", ""),
+            accept_language=request.headers.get("accept-language", ""),
+            ip_masked=request.client.host if request.client else "",
+            received_at=datetime.now(UTC),
+        )
+        outcome = self.pipeline.handle(hit)
+        if outcome.verdict is Verdict.INVALID:
+            return PlainTextResponse(f"Invalid request: {outcome.reason}\n\n{BANNER}", status_code=400,
+                                     headers=cors | NO_STORE)
+        if outcome.verdict is Verdict.OVERLOADED:
+            return PlainTextResponse("Teller is overloaded; retry later.\n", status_code=503,
+                                     headers=cors | NO_STORE | {"Retry-After": "5"})
+        if params.get("send_image") == "0":
+            return Response(status_code=204, headers=cors | NO_STORE)
+        return Response(TRANSPARENT_GIF, media_type="image/gif", headers=cors | NO_STORE)

@@ -1,0 +1,44 @@
+"""The JSON Stats API: the same numbers as the dashboard page. Bad parameters get 400 with a JSON reason."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from dashboards.periods import PeriodError
+from dashboards.queries import StatsQueries
+from dashboards.report import site_summary
+from ingest.sites import Site, SiteRegistry
+
+
+def error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+def site_from_path(registry: SiteRegistry, request: Request) -> Site | JSONResponse:
+    text = request.path_params["site_id"]
+    if not text.isdigit() or len(text) > 9:
+        return error(400, f"site id {text[:20]!r} is not a number")
+    site = registry.get(int(text))
+    return site if site is not None else error(404, f"no site with id {text}")
+
+
+class StatsApi:
+    def __init__(self, registry: SiteRegistry, queries: StatsQueries) -> None:
+        self.registry = registry
+        self.queries = queries
+
+    async def sites(self, request: Request) -> JSONResponse:
+        sites = await run_in_threadpool(self.registry.list)
+        return JSONResponse({"sites": [site.as_json() for site in sites]})
+
+    async def summary(self, request: Request) -> JSONResponse:
+        site = await run_in_threadpool(site_from_path, self.registry, request)
+        if isinstance(site, JSONResponse):
+            return site
+        try:
+            body = await run_in_threadpool(site_summary, self.queries, site, dict(request.query_params))
+        except PeriodError as reason:
+            return error(400, str(reason))
+        return JSONResponse(body)

@@ -1,0 +1,72 @@
+"""Date ranges as marketing asks for them ("last 30 days"), in the site's timezone, turned into UTC bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MAX_RANGE_DAYS = 3700
+RELATIVE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
+PERIODS = ("today", "yesterday", *RELATIVE_DAYS, "custom")
+
+
+class PeriodError(ValueError):
+    """A period parameter is not allowed; the message says which and what is."""
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    first: date  # inclusive, site-local
+    last: date  # inclusive, site-local
+    zone: ZoneInfo
+    period: str
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=offset) for offset in range((self.last - self.first).days + 1)]
+
+    def _utc(self, day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+
+    @property
+    def start_utc(self) -> datetime:
+        """Naive UTC datetime of the first local midnight (ClickHouse DateTime('UTC') parameter)."""
+        return self._utc(self.first)
+
+    @property
+    def end_utc(self) -> datetime:
+        """Naive UTC datetime of the local midnight after the last day (exclusive bound)."""
+        return self._utc(self.last + timedelta(days=1))
+
+
+def _parse_date(name: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PeriodError(f"{name}={value!r} is not a date like 2026-01-31") from None
+
+
+def parse_range(query: Mapping[str, str], zone: ZoneInfo, now: datetime) -> DateRange:
+    """Read `period` (today, yesterday, 7d, 30d, 90d, custom) and for custom `from` and `to`."""
+    period = query.get("period", "30d")
+    today = now.astimezone(zone).date()
+    if period == "today":
+        return DateRange(today, today, zone, period)
+    if period == "yesterday":
+        yesterday = today - timedelta(days=1)
+        return DateRange(yesterday, yesterday, zone, period)
+    if period in RELATIVE_DAYS:
+        # "Last 30 days" includes today, as in Plausible's realtime-friendly default.
+        return DateRange(today - timedelta(days=RELATIVE_DAYS[period] - 1), today, zone, period)
+    if period == "custom":
+        if "from" not in query or "to" not in query:
+            raise PeriodError("period=custom needs from and to, e.g. from=2026-01-01&to=2026-01-31")
+        first, last = _parse_date("from", query["from"]), _parse_date("to", query["to"])
+        if first > last:
+            raise PeriodError("from must not be after to")
+        if (last - first).days >= MAX_RANGE_DAYS:
+            raise PeriodError(f"a range spans at most {MAX_RANGE_DAYS} days")
+        return DateRange(first, last, zone, period)
+    raise PeriodError(f"period={period!r} is not one of {', '.join(PERIODS)}")

@@ -1,0 +1,95 @@
+"""The dashboard's numbers, each one SQL query with every value bound as a parameter.
+
+Metric definitions follow Plausible's where they agree: visitors = unique visitor ids, visits = unique visit
+ids, pageviews = page view events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dashboards.periods import DateRange
+from ingest.sites import Site
+from ingest.store import Store
+
+# Every range query filters on this; the SQL text is spelled out in each query so it stays one literal.
+#   site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')}
+CURRENT_VISITOR_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    visitors: int
+    visits: int
+    pageviews: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayPoint:
+    day: date
+    visitors: int
+    visits: int
+    pageviews: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    page: str
+    visitors: int
+    pageviews: int
+
+
+class StatsQueries:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _rows(self, sql: str, site: Site, date_range: DateRange, **extra: Any) -> list[Any]:
+        parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc, **extra}
+        return list(self.store.client().query(sql, parameters=parameters).result_rows)
+
+    def totals(self, site: Site, date_range: DateRange) -> Totals:
+        rows = self._rows(
+            "SELECT uniq(visitor_id), uniq(visit_id), countIf(name = 'pageview') FROM events "
+            "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')}",
+            site, date_range)
+        visitors, visits, pageviews = rows[0]
+        return Totals(int(visitors), int(visits), int(pageviews))
+
+    def timeseries(self, site: Site, date_range: DateRange) -> list[DayPoint]:
+        rows = self._rows(
+            "SELECT toDate(ts, {tz:String}) AS day, uniq(visitor_id), uniq(visit_id), countIf(name = 'pageview') "
+            "FROM events WHERE site_id = {site:UInt32} "
+            "AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} GROUP BY day ORDER BY day",
+            site, date_range, tz=site.timezone)
+        by_day = {row[0]: row for row in rows}
+        points = []
+        for day in date_range.days:  # days without traffic are zeros, not gaps
+            row = by_day.get(day)
+            points.append(DayPoint(day, int(row[1]), int(row[2]), int(row[3])) if row else DayPoint(day, 0, 0, 0))
+        return points
+
+    def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:
+        rows = self._rows(
+            "SELECT pathname, uniq(visitor_id) AS visitors, count() AS pageviews FROM events "
+            "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
+            "AND name = 'pageview' GROUP BY pathname ORDER BY pageviews DESC, pathname LIMIT {limit:UInt32}",
+            site, date_range, limit=limit)
+        return [PageRow(row[0], int(row[1]), int(row[2])) for row in rows]
+
+    def dropped(self, site: Site, date_range: DateRange) -> dict[str, int]:
+        rows = self.store.client().query(
+            "SELECT reason, sum(hits) FROM dropped_hits WHERE site_id = {site:UInt32} "
+            "AND day BETWEEN {first:Date} AND {last:Date} GROUP BY reason ORDER BY reason",
+            parameters={"site": site.site_id, "first": date_range.first, "last": date_range.last},
+        ).result_rows
+        return {row[0]: int(row[1]) for row in rows}
+
+    def current_visitors(self, site: Site, now: datetime | None = None) -> int:
+        since = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - CURRENT_VISITOR_WINDOW
+        rows = self.store.client().query(
+            "SELECT uniq(visitor_id) FROM events WHERE site_id = {site:UInt32} AND ts >= {since:DateTime('UTC')}",
+            parameters={"site": site.site_id, "since": since},
+        ).result_rows
+        return int(rows[0][0])

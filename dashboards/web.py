@@ -1,0 +1,58 @@
+"""The dashboard pages, server-rendered: no third-party scripts, fonts or styles, readable without JS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from dashboards.periods import PERIODS, PeriodError
+from dashboards.queries import StatsQueries
+from dashboards.report import site_summary
+from ingest.sites import SiteRegistry
+
+TEMPLATES = Path(__file__).parent / "templates"
+CHART_WIDTH = 720
+CHART_HEIGHT = 160
+
+
+def chart_bars(points: list[dict[str, Any]], metric: str = "visitors") -> dict[str, Any]:
+    """Bar geometry for an inline SVG: simpler and lighter than a chart library for one series."""
+    peak = max((point[metric] for point in points), default=0) or 1
+    width = CHART_WIDTH / max(len(points), 1)
+    bars = [{"x": round(index * width, 2), "w": round(max(width - 2, 1), 2),
+             "h": round(point[metric] / peak * (CHART_HEIGHT - 20), 2), "label": point["date"],
+             "value": point[metric]} for index, point in enumerate(points)]
+    return {"bars": bars, "peak": peak, "width": CHART_WIDTH, "height": CHART_HEIGHT}
+
+
+class DashboardPages:
+    def __init__(self, registry: SiteRegistry, queries: StatsQueries) -> None:
+        self.registry = registry
+        self.queries = queries
+        self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                                     trim_blocks=True, lstrip_blocks=True)
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.templates.get_template(name).render(**context), status_code=status)
+
+    async def index(self, request: Request) -> Response:
+        sites = await run_in_threadpool(self.registry.list)
+        return self.render("index.html", sites=sites)
+
+    async def site(self, request: Request) -> Response:
+        text = request.path_params["site_id"]
+        site = await run_in_threadpool(self.registry.get, int(text)) if text.isdigit() and len(text) < 10 else None
+        if site is None:
+            return self.render("error.html", status=404, message=f"There is no site with id {text}.")
+        query = dict(request.query_params)
+        try:
+            summary = await run_in_threadpool(site_summary, self.queries, site, query)
+        except PeriodError as reason:
+            return self.render("error.html", status=400, message=str(reason))
+        return self.render("site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
+                           periods=[period for period in PERIODS if period != "custom"])

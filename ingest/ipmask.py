@@ -1,0 +1,70 @@
+"""Finding the client address and truncating it, before anything else sees it.
+
+The full address lives only in local variables here; everything downstream gets the masked text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def mask_address(address: IPAddress, ipv4_mask_bytes: int, ipv6_prefix_bits: int) -> str:
+    """Zero the last `ipv4_mask_bytes` bytes of an IPv4 address (Matomo's mask) or keep the first
+    `ipv6_prefix_bits` bits of an IPv6 one. IPv4-mapped IPv6 addresses are masked as IPv4."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address):
+        network = ipaddress.IPv4Network((int(address), 32 - 8 * ipv4_mask_bytes), strict=False)
+    else:
+        network = ipaddress.IPv6Network((int(address), ipv6_prefix_bits), strict=False)
+    return str(network.network_address)
+
+
+def _parse(text: str) -> IPAddress | None:
+    text = text.strip().strip('"')
+    if text.startswith("["):  # "[2001:db8::1]:4711" in Forwarded
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:  # "192.0.2.1:4711"
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _forwarded_chain(headers: Sequence[tuple[bytes, bytes]]) -> list[str]:
+    """Addresses from X-Forwarded-For and Forwarded, nearest hop last."""
+    chain: list[str] = []
+    for name, value in headers:
+        if name == b"x-forwarded-for":
+            chain.extend(part for part in value.decode("latin-1").split(",") if part.strip())
+        elif name == b"forwarded":
+            for element in value.decode("latin-1").split(","):
+                for pair in element.split(";"):
+                    key, _, val = pair.strip().partition("=")
+                    if key.lower() == "for":
+                        chain.append(val)
+    return chain
+
+
+def client_address(peer: str | None, headers: Sequence[tuple[bytes, bytes]],
+                   trusted: Sequence[IPNetwork]) -> IPAddress | None:
+    """The visitor's address: the socket peer, or, when the peer is a trusted proxy, the nearest untrusted
+    address in the forwarding headers (read right to left, so a client cannot forge its way past a proxy)."""
+    address = _parse(peer) if peer else None
+    if address is None or not trusted:
+        return address
+    if not any(address in network for network in trusted):
+        return address
+    for hop in reversed(_forwarded_chain(headers)):
+        hop_address = _parse(hop)
+        if hop_address is None:
+            return None
+        if not any(hop_address in network for network in trusted):
+            return hop_address
+        address = hop_address
+    return address

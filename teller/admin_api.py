@@ -1,0 +1,87 @@
+"""The admin API the CLI uses while a server owns the data: sites, as JSON, behind a bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from dashboards.api import error, site_from_path
+from ingest.sites import SiteCache, SiteError, SiteRegistry
+from teller.durations import MAX_RETENTION_DAYS
+
+_FIELDS = {"name": str, "domains": list, "timezone": str, "retention_days": int}
+
+
+class AdminApi:
+    def __init__(self, registry: SiteRegistry, cache: SiteCache, token: str) -> None:
+        self.registry = registry
+        self.cache = cache
+        self.token = token
+
+    def _authorized(self, request: Request) -> bool:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    async def _body(self, request: Request, required: bool) -> dict[str, Any] | JSONResponse:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return error(400, "the body is not JSON")
+        if not isinstance(body, dict):
+            return error(400, "the body must be a JSON object")
+        for key, value in body.items():
+            kind = _FIELDS.get(key)
+            if kind is None:
+                return error(400, f"unknown field {key!r}; allowed: {', '.join(_FIELDS)}")
+            if not isinstance(value, kind) or isinstance(value, bool):
+                return error(400, f"{key} must be a {kind.__name__}")
+        if "retention_days" in body and not 1 <= body["retention_days"] <= MAX_RETENTION_DAYS:
+            return error(400, f"retention_days must be 1 to {MAX_RETENTION_DAYS}")
+        missing = [key for key in ("name", "domains", "timezone", "retention_days") if key not in body]
+        if required and missing:
+            return error(400, f"missing fields: {', '.join(missing)}")
+        return body
+
+    async def sites(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return error(401, "a valid admin token is required")
+        if request.method == "GET":
+            sites = await run_in_threadpool(self.registry.list)
+            return JSONResponse({"sites": [site.as_json() for site in sites]})
+        body = await self._body(request, required=True)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            site = await run_in_threadpool(self.registry.add, body["name"], body["domains"], body["timezone"],
+                                           body["retention_days"])
+        except SiteError as reason:
+            return error(400, str(reason))
+        self.cache.invalidate()
+        return JSONResponse(site.as_json(), status_code=201)
+
+    async def site(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return error(401, "a valid admin token is required")
+        site = await run_in_threadpool(site_from_path, self.registry, request)
+        if isinstance(site, JSONResponse):
+            return site
+        if request.method == "GET":
+            return JSONResponse(site.as_json())
+        if request.method == "DELETE":
+            deleted = await run_in_threadpool(self.registry.delete, site.site_id)
+            self.cache.invalidate()
+            return JSONResponse(deleted.as_json())
+        body = await self._body(request, required=False)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            changed = await run_in_threadpool(lambda: self.registry.update(site.site_id, **body))
+        except SiteError as reason:
+            return error(400, str(reason))
+        self.cache.invalidate()
+        return JSONResponse(changed.as_json())

@@ -1,0 +1,314 @@
+"""`teller`: the one command-line entry point. Every command has --help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from collector.snippet import render_snippet
+from ingest.migrations import migrate
+from ingest.sites import Site, SiteError, SiteRegistry
+from ingest.store import Store
+from teller.admin import (
+    Admin,
+    AdminError,
+    LocalAdmin,
+    remote_admin_for,
+    remove_pidfile,
+    running_server,
+    write_pidfile,
+)
+from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
+from teller.durations import parse_days
+
+log = logging.getLogger("teller")
+
+
+class CliError(Exception):
+    """Ends the command with this message and exit status 2."""
+
+
+def configure_logging(level: str) -> None:
+    # No handler ever formats a request: Teller logs no client addresses, and uvicorn's access log is off.
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    return load_settings(config_path_from(args.config))
+
+
+def with_admin(settings: Settings, action: Callable[[Admin], Any]) -> Any:
+    """Run `action` against the running server when it owns the embedded engine, else against the store."""
+    remote = remote_admin_for(settings)
+    if remote is not None:
+        return action(remote)
+    store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
+    try:
+        migrate(store)
+        return action(LocalAdmin(SiteRegistry(store)))
+    finally:
+        store.close()
+
+
+def retention_days(text: str | None, settings: Settings) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_days(text)
+    except ValueError as error:
+        raise CliError(f"--retention {text!r}: {error}") from None
+
+
+def print_site(site: Site) -> None:
+    print(f"{site.site_id:>5}  {site.name}\n       domains: {', '.join(site.domains)}\n"
+          f"       timezone: {site.timezone}, retention: {site.retention_days} days")
+
+
+# Commands ---------------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = config_path_from(args.config)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} exists; use --force to replace it (this generates a new secret key)")
+    if path.exists():
+        path.unlink()
+    write_default_config(path, data_dir=args.data_dir)
+    settings = load_settings(path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Wrote {path} (data directory: {settings.data_dir}). Next: teller site add, then teller serve.")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    server = running_server(settings) if settings.is_embedded else None
+    if server is not None:
+        print(f"The running server (pid {server.pid}) owns the embedded database and migrated it at start.")
+        return 0
+    store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
+    try:
+        applied = migrate(store)
+    finally:
+        store.close()
+    print(f"Applied {len(applied)} migration(s)." if applied else "The schema is up to date.")
+    return 0
+
+
+def cmd_site_add(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    days = retention_days(args.retention, settings) or settings.privacy.default_retention_days
+    site = with_admin(settings, lambda admin: admin.add_site(args.name, args.domain, args.timezone, days))
+    print("Added site:")
+    print_site(site)
+    print(f"Paste the tracking code from: teller snippet --site {site.site_id}")
+    return 0
+
+
+def cmd_site_list(args: argparse.Namespace) -> int:
+    sites: list[Site] = with_admin(settings_for(args), lambda admin: admin.list_sites())
+    if args.json:
+        print(json.dumps([site.as_json() for site in sites], indent=2))
+    elif not sites:
+        print("No sites yet: teller site add --name NAME --domain DOMAIN")
+    for site in [] if args.json else sites:
+        print_site(site)
+    return 0
+
+
+def cmd_site_update(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    changes: dict[str, Any] = {}
+    if args.name is not None:
+        changes["name"] = args.name
+    if args.domain is not None:
+        changes["domains"] = args.domain
+    if args.timezone is not None:
+        changes["timezone"] = args.timezone
+    days = retention_days(args.retention, settings)
+    if days is not None:
+        changes["retention_days"] = days
+    if not changes:
+        raise CliError("nothing to change: give --name, --domain, --timezone or --retention")
+    site = with_admin(settings, lambda admin: admin.update_site(args.site_id, changes))
+    print("Updated site:")
+    print_site(site)
+    return 0
+
+
+def cmd_site_delete(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    sites: list[Site] = with_admin(settings, lambda admin: admin.list_sites())
+    site = next((item for item in sites if item.site_id == args.site_id), None)
+    if site is None:
+        raise CliError(f"no site with id {args.site_id}")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("refusing to delete without confirmation; pass --yes to confirm")
+        answer = input(f"Delete site {site.site_id} ({site.name}) and ALL its data? Type the site id to confirm: ")
+        if answer.strip() != str(site.site_id):
+            print("Not deleted.")
+            return 1
+    with_admin(settings, lambda admin: admin.delete_site(site.site_id))
+    print(f"Deleted site {site.site_id} ({site.name}) and its data.")
+    return 0
+
+
+def cmd_snippet(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    sites: list[Site] = with_admin(settings, lambda admin: admin.list_sites())
+    if not any(site.site_id == args.site for site in sites):
+        raise CliError(f"no site with id {args.site}; see teller site list")
+    print(render_snippet(settings.server.public_url, args.site), end="")
+    return 0
+
+
+def banner(settings: Settings, site: Site | None) -> str:
+    url = settings.server.public_url
+    lines = ["", "Teller is running.", f"  Dashboard: {url}" + (f"sites/{site.site_id}?period=30d" if site else "")]
+    if site is not None:
+        lines += [f"  Tracking code for site {site.site_id} ({site.name}); paste it into any page on "
+                  f"{' or '.join(site.domains)} (a local file works too):", "",
+                  render_snippet(url, site.site_id)]
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines)
+
+
+def serve(settings: Settings, runtime: Any, site: Site | None) -> int:
+    import uvicorn
+
+    from teller.app import build_app
+
+    def ready() -> None:
+        print(banner(settings, site), flush=True)
+
+    app = build_app(runtime, on_ready=ready)
+    write_pidfile(settings, f"http://{settings.server.host}:{settings.server.port}".replace("0.0.0.0", "127.0.0.1"))
+    try:
+        # access_log off and proxy_headers off: Teller masks addresses itself and logs none of them.
+        uvicorn.run(app, host=settings.server.host, port=settings.server.port, access_log=False,
+                    proxy_headers=False, server_header=False, log_level=settings.log_level)
+    finally:
+        remove_pidfile(settings)
+        runtime.close()
+    return 0
+
+
+def owned_elsewhere(settings: Settings) -> None:
+    server = running_server(settings) if settings.is_embedded else None
+    if server is not None:
+        raise CliError(f"Teller is already running (pid {server.pid}) at {server.url}; stop it first")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from teller.runtime import Runtime
+
+    settings = settings_for(args)
+    configure_logging(settings.log_level)
+    owned_elsewhere(settings)
+    return serve(settings, Runtime.open(settings), None)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from teller.demo import demo_site, load_demo_traffic, site_has_events
+    from teller.runtime import Runtime
+
+    path = config_path_from(args.config)
+    if not path.exists():
+        write_default_config(path)
+        print(f"Created {path} with a new secret key.")
+    settings = load_settings(path)
+    configure_logging(settings.log_level)
+    owned_elsewhere(settings)
+    runtime = Runtime.open(settings)
+    try:
+        site, created = demo_site(runtime)
+        if created or not site_has_events(runtime, site):
+            print(f"Loading {args.days} days of demo traffic into site {site.site_id} through the ingest path ...",
+                  flush=True)
+            tracked = load_demo_traffic(runtime, site, days=args.days)
+            print(f"Tracked {tracked:,} demo hits.", flush=True)
+    except BaseException:
+        runtime.close()
+        raise
+    if args.no_serve:
+        runtime.close()
+        print(banner(settings, site).replace("Teller is running.", "Demo data is ready; start it with teller serve."))
+        return 0
+    return serve(settings, runtime, site)
+
+
+# Parser -----------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="teller", description="Privacy-friendly, Matomo-compatible analytics.")
+    parser.add_argument("--config", help="config file (default: $TELLER_CONFIG or ./teller.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write a commented default config with a new secret key")
+    init.add_argument("--data-dir", default="teller-data", help="data directory, relative to the config file")
+    init.add_argument("--force", action="store_true", help="replace an existing config file")
+    init.set_defaults(handler=cmd_init)
+
+    commands.add_parser("serve", help="run the collector and dashboard").set_defaults(handler=cmd_serve)
+    commands.add_parser("migrate", help="create or upgrade the ClickHouse schema").set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="create a demo site with realistic traffic and serve it")
+    demo.add_argument("--days", type=int, default=30, help="days of demo traffic (default 30)")
+    demo.add_argument("--no-serve", action="store_true", help="load the demo data and exit")
+    demo.set_defaults(handler=cmd_demo)
+
+    snippet = commands.add_parser("snippet", help="print the tracking code to paste into a site's pages")
+    snippet.add_argument("--site", type=int, required=True, help="site id")
+    snippet.set_defaults(handler=cmd_snippet)
+
+    site = commands.add_parser("site", help="manage sites").add_subparsers(dest="site_command", required=True,
+                                                                           metavar="ACTION")
+    add = site.add_parser("add", help="add a site")
+    add.add_argument("--name", required=True)
+    add.add_argument("--domain", action="append", required=True,
+                     help="a host the site's pages live on; repeat for more; *.example.com for all subdomains")
+    add.add_argument("--retention", help="how long its raw data is kept, e.g. 400d, 13mo (default from config)")
+    add.add_argument("--timezone", default="Europe/Amsterdam", help="IANA zone for days in reports")
+    add.set_defaults(handler=cmd_site_add)
+
+    listing = site.add_parser("list", help="list sites")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=cmd_site_list)
+
+    update = site.add_parser("update", help="change a site; a new retention applies to stored rows too")
+    update.add_argument("site_id", type=int)
+    update.add_argument("--name")
+    update.add_argument("--domain", action="append", help="replaces the domain list; repeat for more")
+    update.add_argument("--retention")
+    update.add_argument("--timezone")
+    update.set_defaults(handler=cmd_site_update)
+
+    delete = site.add_parser("delete", help="delete a site and all its data (asks first)")
+    delete.add_argument("site_id", type=int)
+    delete.add_argument("--yes", action="store_true", help="do not ask")
+    delete.set_defaults(handler=cmd_site_delete)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        print(f"teller: config error: {error}", file=sys.stderr)
+    except (CliError, AdminError, SiteError) as error:
+        print(f"teller: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,76 @@
+"""Shared fixtures: one embedded ClickHouse engine per test process, one database per test.
+
+chDB allows one engine path per process, so every test in this process uses the same engine directory and
+isolates itself by database name. Tests that need a whole server (privacy, browser) start `teller serve` in
+a subprocess with its own data directory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from ingest.store import Store
+from teller.app import build_app
+from teller.config import Settings, load_settings, write_default_config
+from teller.runtime import Runtime
+
+# A real Dutch address (DB-IP resolves its /16 to the Netherlands), used as the "visitor" in HTTP tests.
+VISITOR_IP = "145.97.183.201"
+CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/131.0.0.0 Safari/537.36")
+
+
+@pytest.fixture(scope="session")
+def engine_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"chdb://{tmp_path_factory.mktemp('chdb-engine')}"
+
+
+@pytest.fixture
+def database() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, engine_dsn: str, database: str) -> Path:
+    path = tmp_path / "teller.toml"
+    write_default_config(path, data_dir=str(tmp_path / "data"))
+    text = path.read_text()
+    text = text.replace('clickhouse_dsn = ""', f'clickhouse_dsn = "{engine_dsn}"')
+    text = text.replace('database = "teller"', f'database = "{database}"')
+    # Short flush interval so tests see rows quickly; the writer still batches.
+    text = text.replace("flush_interval_seconds = 1.0", "flush_interval_seconds = 0.05")
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def settings(config_path: Path) -> Settings:
+    return load_settings(config_path, environ={})
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
+    yield store
+    store.drop_database()
+    store.close()
+
+
+@pytest.fixture
+def runtime(settings: Settings, store: Store) -> Iterator[Runtime]:
+    runtime = Runtime.open(settings, store=store)
+    yield runtime
+    runtime.writer.stop()
+    runtime.geo.close()
+
+
+@pytest.fixture
+def http(runtime: Runtime) -> Iterator[TestClient]:
+    """A client whose requests come from VISITOR_IP, through the whole ASGI stack."""
+    with TestClient(build_app(runtime), client=(VISITOR_IP, 50123)) as client:
+        yield client
