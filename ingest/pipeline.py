@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from urllib.parse import SplitResult, urlsplit
 
@@ -114,6 +114,9 @@ class Pipeline:
         at = request.received_at
         if params.get("rec") != "1":
             return self._drop(site, at, "rec_missing")
+        if at < datetime.now(UTC) - timedelta(days=site.retention_days):
+            # Only a backdated hit can be this old; storing it would keep data the site promised to delete.
+            return self._drop(site, at, "past_retention")
         agent = parse_user_agent(request.user_agent)
         if agent.is_bot and params.get("bots") != "1":
             return self._drop(site, at, "bot")

@@ -9,7 +9,7 @@ from ingest.pipeline import TrackingRequest, Verdict
 from ingest.sites import Site
 from teller.runtime import Runtime
 from tests.conftest import CHROME_UA
-from tests.helpers import add_site, event_rows
+from tests.helpers import add_site, dropped, event_rows
 
 
 def hit(runtime: Runtime, site: Site, age: timedelta, path: str) -> None:
@@ -30,25 +30,27 @@ def paths(runtime: Runtime, site: Site) -> list[str]:
 def test_rows_expire_at_each_sites_own_retention(runtime: Runtime) -> None:
     short = add_site(runtime, "Short", ("short.example",), retention_days=3)
     long = add_site(runtime, "Long", ("long.example",), retention_days=30)
-    # Two seconds short of three days old: inside Short's policy when written, past it two seconds later.
-    almost_expired = timedelta(days=3) - timedelta(seconds=2)
+    # Five seconds short of three days old: inside Short's policy when written, past it five seconds later.
+    almost_expired = timedelta(days=3) - timedelta(seconds=5)
     for site in (short, long):
         hit(runtime, site, almost_expired, "/almost-three-days")
         hit(runtime, site, timedelta(days=1), "/yesterday")
     assert paths(runtime, short) == paths(runtime, long) == ["/almost-three-days", "/yesterday"]
 
-    time.sleep(3)
+    time.sleep(6)
     force_ttl(runtime)
     assert paths(runtime, short) == ["/yesterday"]
     assert paths(runtime, long) == ["/almost-three-days", "/yesterday"]
 
 
-def test_rows_already_past_retention_are_never_stored(runtime: Runtime) -> None:
+def test_hits_already_past_retention_are_never_stored(runtime: Runtime) -> None:
     site = add_site(runtime, "Short", ("short.example",), retention_days=3)
-    hit(runtime, site, timedelta(days=10), "/ten-days")
+    old = TrackingRequest({"idsite": str(site.site_id), "rec": "1", "url": "https://short.example/ten-days"},
+                          CHROME_UA, "", "81.2.0.0", datetime.now(UTC) - timedelta(days=10))
+    assert runtime.pipeline.handle(old).verdict is Verdict.EXCLUDED
     hit(runtime, site, timedelta(hours=1), "/recent")
-    # ClickHouse evaluates the TTL when it writes the part, so a late hit older than the policy never lands.
     assert paths(runtime, site) == ["/recent"]
+    assert dropped(runtime, site) == {"past_retention": 1}
 
 
 def test_changing_retention_applies_to_stored_rows(runtime: Runtime) -> None:
