@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -199,9 +200,19 @@ def serve(settings: Settings, runtime: Any, site: Site | None) -> int:
 
 
 def owned_elsewhere(settings: Settings) -> None:
+    """Refuse to start when this data is already served, or when the listen address is taken."""
     server = running_server(settings) if settings.is_embedded else None
     if server is not None:
         raise CliError(f"Teller is already running (pid {server.pid}) at {server.url}; stop it first")
+    host, port = settings.server.host, settings.server.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise CliError(f"cannot listen on {host}:{port} ({error.strerror}); choose another address with [server] "
+                           f"listen in {settings.source}, or e.g. TELLER_SERVER_LISTEN=127.0.0.1:8001") from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
