@@ -1,8 +1,9 @@
 """ASGI middleware that masks the client address before any other code sees the request.
 
 It resolves the visitor's address (the socket peer, or the forwarding headers when the peer is a trusted
-proxy), truncates it, puts the masked text into scope["client"] and removes the forwarding headers. Routes,
-error handlers and loggers downstream only ever see the masked address.
+proxy), puts the masked text into scope["client"], removes the forwarding headers and hands the tracking
+endpoint an opaque ClientAddress for per-site masks and exclusions. Routes, error handlers and loggers
+downstream only ever see masked text.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingest.ipmask import IPNetwork, client_address, mask_address
+from ingest.ipmask import ClientAddress, IPNetwork, client_address
+
+# The scope key under which the opaque ClientAddress travels to the tracking endpoint.
+CLIENT_ADDRESS_KEY = "teller.client_address"
 
 _FORWARDING_HEADERS = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip", b"true-client-ip",
                                  b"cf-connecting-ip"})
@@ -31,9 +35,9 @@ class MaskClientAddress:
             return
         peer = scope.get("client")
         headers = scope.get("headers", [])
-        address = client_address(peer[0] if peer else None, headers, self.trusted_proxies)
-        masked = mask_address(address, self.ipv4_mask_bytes, self.ipv6_prefix_bits) if address else ""
+        address = ClientAddress(client_address(peer[0] if peer else None, headers, self.trusted_proxies))
         scope = dict(scope)
-        scope["client"] = (masked, 0)
+        scope["client"] = (address.masked(self.ipv4_mask_bytes, self.ipv6_prefix_bits), 0)
+        scope[CLIENT_ADDRESS_KEY] = address
         scope["headers"] = [(name, value) for name, value in headers if name not in _FORWARDING_HEADERS]
         await self.app(scope, receive, send)

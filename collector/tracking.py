@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from collector.client_ip import CLIENT_ADDRESS_KEY
+from ingest.ipmask import ClientAddress
 from ingest.pipeline import Pipeline, TrackingRequest, Verdict
 
 log = logging.getLogger(__name__)
@@ -75,11 +77,13 @@ class TrackingEndpoint:
         hit = TrackingRequest(
             params=params,
             user_agent=params.get("ua") or request.headers.get("user-agent", ""),
-            accept_language=request.headers.get("accept-language", ""),
-            ip_masked=request.client.host if request.client else "",
+            address=request.scope.get(CLIENT_ADDRESS_KEY) or ClientAddress(None),
             received_at=datetime.now(UTC),
+            headers=dict(request.headers),
         )
         outcome = self.pipeline.handle(hit)
+        if outcome.ticket:
+            await self.pipeline.spool.committed(outcome.ticket)  # acknowledged only once it is on disk
         if outcome.verdict is Verdict.INVALID:
             return PlainTextResponse(f"Invalid request: {outcome.reason}\n\n{BANNER}", status_code=400,
                                      headers=cors | NO_STORE)

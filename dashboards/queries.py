@@ -1,7 +1,8 @@
 """The dashboard's numbers, each one SQL query with every value bound as a parameter.
 
-Metric definitions follow Plausible's where they agree: visitors = unique visitor ids, visits = unique visit
-ids, pageviews = page view events.
+Metric definitions follow Plausible's where they agree: visitors = unique visitor ids, visits = visits that
+started in the range (one collapsed row each in `sessions`, counted with sum(sign)), pageviews = page view
+events, bounce rate = visits with one action / visits, visit duration = mean of last hit minus first hit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Totals:
     visitors: int
     visits: int
     pageviews: int
+    bounce_rate: float  # percent
+    visit_duration: float  # seconds, mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +53,32 @@ class StatsQueries:
         return list(self.store.client().query(sql, parameters=parameters).result_rows)
 
     def totals(self, site: Site, date_range: DateRange) -> Totals:
-        rows = self._rows(
-            "SELECT uniq(visitor_id), uniq(visit_id), countIf(name = 'pageview') FROM events "
+        [(visitors, visits, bounces, duration)] = self._rows(
+            "SELECT uniq(visitor_id), sum(sign), sum(sign * is_bounce), sum(sign * duration) FROM sessions "
+            "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}",
+            site, date_range)
+        [(pageviews,)] = self._rows(
+            "SELECT countIf(name = 'pageview') FROM events "
             "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')}",
             site, date_range)
-        visitors, visits, pageviews = rows[0]
-        return Totals(int(visitors), int(visits), int(pageviews))
+        visits = int(visits)
+        return Totals(int(visitors), visits, int(pageviews),
+                      bounce_rate=round(100 * int(bounces) / visits, 1) if visits else 0.0,
+                      visit_duration=round(int(duration) / visits, 1) if visits else 0.0)
 
     def timeseries(self, site: Site, date_range: DateRange) -> list[DayPoint]:
-        rows = self._rows(
-            "SELECT toDate(ts, {tz:String}) AS day, uniq(visitor_id), uniq(visit_id), countIf(name = 'pageview') "
-            "FROM events WHERE site_id = {site:UInt32} "
-            "AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} GROUP BY day ORDER BY day",
-            site, date_range, tz=site.timezone)
-        by_day = {row[0]: row for row in rows}
+        visits = {row[0]: row for row in self._rows(
+            "SELECT toDate(start, {tz:String}) AS day, uniq(visitor_id), sum(sign) FROM sessions "
+            "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')} "
+            "GROUP BY day", site, date_range, tz=site.timezone)}
+        pageviews = {row[0]: row[1] for row in self._rows(
+            "SELECT toDate(ts, {tz:String}) AS day, countIf(name = 'pageview') FROM events "
+            "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
+            "GROUP BY day", site, date_range, tz=site.timezone)}
         points = []
         for day in date_range.days:  # days without traffic are zeros, not gaps
-            row = by_day.get(day)
-            points.append(DayPoint(day, int(row[1]), int(row[2]), int(row[3])) if row else DayPoint(day, 0, 0, 0))
+            _, visitors, count = visits.get(day, (day, 0, 0))
+            points.append(DayPoint(day, int(visitors), int(count), int(pageviews.get(day, 0))))
         return points
 
     def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:

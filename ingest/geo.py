@@ -37,9 +37,9 @@ class GeoLocator:
         self._reader = maxminddb.open_database(str(path))
         self.locate = lru_cache(maxsize=50_000)(self._lookup)
 
-    def _lookup(self, masked_ip: str) -> Location:
+    def _lookup(self, ip: str) -> Location:
         try:
-            record = self._reader.get(masked_ip)
+            record = self._reader.get(ip)
         except ValueError:
             return NOWHERE
         if not isinstance(record, dict):
@@ -51,6 +51,10 @@ class GeoLocator:
             region=_english_name(subdivisions[0]),
             city=_english_name(record.get("city")),
         )
+
+    def locate_uncached(self, ip: str) -> Location:
+        """For a full address a site chose to geolocate with: never kept in the cache, used and forgotten."""
+        return self._lookup(ip)
 
     def close(self) -> None:
         self._reader.close()

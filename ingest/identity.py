@@ -1,8 +1,9 @@
 """Who is this visitor: the Matomo visitor id when the browser sent one, else a cookieless daily hash.
 
-Precedence follows Matomo (Request::getVisitorId): `uid` (as sha1(uid)[:16]), then `cid`, then `_id`.
-Without any of them the id is a keyed hash of site, local day, masked IP and user agent, so the same
-browser is recognised within a day but cannot be linked across days.
+Precedence follows Matomo (Request::getVisitorId): `uid` (as sha1(uid)[:16]), then `cid`, then `_id` (ignored
+on cookieless sites). Without any of them the id is a keyed hash of site, local day, masked IP and user agent
+under that day's salt (ingest/salts.py), so the same browser is recognised within a day but cannot be linked
+across days once the salt is deleted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _hex16(value: str) -> int | None:
 
 
 def visitor_id(params: dict[str, str], site_id: int, local_day: date, masked_ip: str, user_agent: str,
-               secret_key: bytes) -> int:
+               secret_key: bytes, salt: bytes, cookieless: bool = False) -> int:
     uid = params.get("uid", "")
     if uid:
         return int(hashlib.sha1(uid.encode("utf-8")).hexdigest()[:HEX16_LENGTH], 16)  # noqa: S324 - Matomo's id
@@ -36,9 +37,9 @@ def visitor_id(params: dict[str, str], site_id: int, local_day: date, masked_ip:
         if parsed is None:
             raise InvalidVisitorId("cid must be 16 hexadecimal characters")
         return parsed
-    from_cookie = _hex16(params.get("_id", ""))
+    from_cookie = None if cookieless else _hex16(params.get("_id", ""))
     if from_cookie is not None:
         return from_cookie
     message = f"{site_id}|{local_day.isoformat()}|{masked_ip}|{user_agent}".encode()
-    digest = hmac.new(secret_key, message, hashlib.blake2b).digest()
+    digest = hmac.new(secret_key + salt, message, hashlib.blake2b).digest()
     return int.from_bytes(digest[:8], "big")

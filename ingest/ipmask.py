@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -68,3 +69,57 @@ def client_address(peer: str | None, headers: Sequence[tuple[bytes, bytes]],
             return hop_address
         address = hop_address
     return address
+
+
+class ClientAddress:
+    """The visitor's address behind a narrow interface: masked text, range checks and a geo lookup.
+
+    The collector middleware creates it and puts only masked text in the request; per-site rules (a site's own
+    mask width, excluded ranges, geolocation on the full address when a site chose it) ask this object, so no
+    code ever holds the full address as a value it could log, store or put in an error report.
+    """
+
+    __slots__ = ("_address",)
+
+    def __init__(self, address: IPAddress | None) -> None:
+        self._address = address
+
+    def __bool__(self) -> bool:
+        return self._address is not None
+
+    def masked(self, ipv4_mask_bytes: int, ipv6_prefix_bits: int) -> str:
+        if self._address is None:
+            return ""
+        return mask_address(self._address, ipv4_mask_bytes, ipv6_prefix_bits)
+
+    def in_ranges(self, ranges: Sequence[str]) -> bool:
+        """True when the address is in one of the CIDR ranges or Matomo wildcards (1.2.3.*)."""
+        if self._address is None:
+            return False
+        address = self._address
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        for entry in ranges:
+            if "*" in entry:
+                prefix = entry.split("*", 1)[0]
+                if isinstance(address, ipaddress.IPv4Address) and str(address).startswith(prefix):
+                    return True
+                continue
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except (ValueError, TypeError):
+                continue
+        return False
+
+    def unmasked_text(self) -> str:
+        """Only for an in-memory lookup a site asked for (geolocation on the full address); never store it."""
+        return str(self._address) if self._address is not None else ""
+
+    def __repr__(self) -> str:
+        return "ClientAddress(<hidden>)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a ClientAddress is never serialised")

@@ -35,6 +35,34 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 ) ENGINE = ReplacingMergeTree ORDER BY version
 """
 
+_ORIGIN_COLUMNS = """
+            referrer String CODEC(ZSTD(3)),
+            referrer_host LowCardinality(String),
+            referrer_type LowCardinality(String),
+            referrer_name LowCardinality(String),
+            referrer_keyword String CODEC(ZSTD(3)),
+            utm_source LowCardinality(String),
+            utm_medium LowCardinality(String),
+            utm_campaign LowCardinality(String),
+            utm_term String CODEC(ZSTD(3)),
+            utm_content String CODEC(ZSTD(3)),"""
+_CLIENT_COLUMNS = """
+            ip_masked String CODEC(ZSTD(3)),
+            country_code LowCardinality(String),
+            region LowCardinality(String),
+            city LowCardinality(String),
+            browser LowCardinality(String),
+            browser_version LowCardinality(String),
+            os LowCardinality(String),
+            os_version LowCardinality(String),
+            device_type LowCardinality(String),
+            device_brand LowCardinality(String),
+            device_model LowCardinality(String),
+            screen_size LowCardinality(String),
+            language LowCardinality(String),"""
+# Shipments carry a deduplication token; the window makes ClickHouse remember recent tokens on plain MergeTree.
+_DEDUPLICATION = "non_replicated_deduplication_window = 10000"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sites", (
         # Few rows, changed rarely; ReplacingMergeTree keeps the newest version of each site, and a row with
@@ -47,6 +75,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             timezone String,
             retention_days UInt16,
             created_at DateTime('UTC'),
+            ipv4_mask_bytes UInt8,
+            ipv6_prefix_bits UInt8,
+            geo_full_ip UInt8,
+            cookieless UInt8,
+            visit_timeout_minutes UInt16,
+            excluded_ips Array(String),
+            excluded_user_agents Array(String),
+            excluded_params Array(String),
             version UInt64,
             is_deleted UInt8
         ) ENGINE = ReplacingMergeTree(version, is_deleted)
@@ -65,29 +101,45 @@ MIGRATIONS: tuple[Migration, ...] = (
             hostname LowCardinality(String),
             pathname String CODEC(ZSTD(3)),
             url String CODEC(ZSTD(3)),
-            title String CODEC(ZSTD(3)),
-            referrer String CODEC(ZSTD(3)),
-            referrer_host LowCardinality(String),
-            ip_masked String CODEC(ZSTD(3)),
-            country_code LowCardinality(String),
-            region LowCardinality(String),
-            city LowCardinality(String),
-            browser LowCardinality(String),
-            browser_version LowCardinality(String),
-            os LowCardinality(String),
-            os_version LowCardinality(String),
-            device_type LowCardinality(String),
-            screen_size LowCardinality(String),
-            language LowCardinality(String),
+            title String CODEC(ZSTD(3)),"""
+        + _ORIGIN_COLUMNS + _CLIENT_COLUMNS + """
             local_hour Int8,
+            is_bot UInt8,
             retention_days UInt16
         ) ENGINE = MergeTree
         PARTITION BY toYYYYMM(ts)
         ORDER BY (site_id, toDate(ts), name, visitor_id, ts)
         TTL ts + toIntervalDay(retention_days)
-        """,
+        SETTINGS """ + _DEDUPLICATION,
     )),
-    Migration(3, "dropped_hits", (
+    Migration(3, "sessions", (
+        # One row per visit (Plausible's sessions_v2 design): each change writes the previous row with sign -1
+        # and the new one with sign +1 under the next version. Queries use sum(sign) and sign-weighted sums.
+        """
+        CREATE TABLE IF NOT EXISTS sessions (
+            site_id UInt32,
+            visit_id UInt64,
+            visitor_id UInt64,
+            sign Int8,
+            version UInt32,
+            start DateTime('UTC') CODEC(Delta(4), LZ4),
+            last_seen DateTime('UTC') CODEC(Delta(4), LZ4),
+            hostname LowCardinality(String),
+            entry_page String CODEC(ZSTD(3)),
+            exit_page String CODEC(ZSTD(3)),
+            pageviews UInt32,
+            events UInt32,
+            duration UInt32,
+            is_bounce UInt8,"""
+        + _ORIGIN_COLUMNS + _CLIENT_COLUMNS + """
+            retention_days UInt16
+        ) ENGINE = VersionedCollapsingMergeTree(sign, version)
+        PARTITION BY toYYYYMM(start)
+        ORDER BY (site_id, toDate(start), visitor_id, visit_id)
+        TTL start + toIntervalDay(retention_days)
+        SETTINGS """ + _DEDUPLICATION,
+    )),
+    Migration(4, "dropped_hits", (
         # Hits dropped at ingest (wrong host, bots, ...) counted per site, day and reason, so a site owner
         # can see why a page view did not show up. Counts only: nothing about the visitor.
         """
@@ -99,6 +151,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) ENGINE = SummingMergeTree(hits)
         ORDER BY (site_id, day, reason)
         TTL day + toIntervalDay(400)
+        SETTINGS """ + _DEDUPLICATION,
+    )),
+    Migration(5, "cookieless_salts", (
+        # The daily salt of cookieless visitor ids, per site and site-local day. The TTL deletes a salt two
+        # days after its day, so nobody (Teller's operators included) can recompute or link old ids.
+        """
+        CREATE TABLE IF NOT EXISTS cookieless_salts (
+            site_id UInt32,
+            day Date,
+            salt String,
+            created_at DateTime64(6, 'UTC')
+        ) ENGINE = ReplacingMergeTree(created_at)
+        ORDER BY (site_id, day)
+        TTL day + toIntervalDay(2)
         """,
     )),
 )

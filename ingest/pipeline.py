@@ -1,24 +1,34 @@
-"""From one tracking request to one stored row: validate, enrich, stitch, queue.
+"""From one tracking request to durable rows: validate, exclude, enrich, stitch, spool.
 
-The collector builds a TrackingRequest (the client address already masked) and calls Pipeline.handle. The
-demo loader calls the same method, so demo data takes the exact path of a real hit.
+The collector builds a TrackingRequest and calls Pipeline.handle; the demo loader calls the same method, so
+demo data takes the exact path of a real hit. The outcome carries a spool ticket: the collector answers only
+once that ticket is on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from ingest.bots import bot_reason, excluded_by_user_agent, is_referrer_spam
+from ingest.clienthints import device_detail, hints_from, refine
 from ingest.geo import GeoLocator
 from ingest.identity import InvalidVisitorId, visitor_id
+from ingest.ipmask import ClientAddress
+from ingest.referrers import classify_referrer, clean_url
+from ingest.salts import SaltBook
 from ingest.sites import Site, SiteCache
+from ingest.spool import Record, Spool, SpoolFull
+from ingest.tables import DROPS, EVENTS
 from ingest.useragent import parse_user_agent
-from ingest.visits import VisitStitcher
-from ingest.writer import BatchWriter
+from ingest.visits import Hit, VisitTracker
 
 MAX_URL_LENGTH = 2048
 MAX_TITLE_LENGTH = 500
@@ -28,34 +38,33 @@ _LANGUAGE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
 
 @dataclass(frozen=True, slots=True)
 class TrackingRequest:
-    """One hit as the collector received it. `ip_masked` is already truncated: no full address in here."""
+    """One hit as the collector received it. The address is opaque: only masked text comes out of it."""
 
     params: dict[str, str]
     user_agent: str
-    accept_language: str
-    ip_masked: str
+    address: ClientAddress
     received_at: datetime  # UTC-aware
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
 
 
 class Verdict(Enum):
     TRACKED = "tracked"
     EXCLUDED = "excluded"  # dropped on purpose; answered like a success, as Matomo does
     INVALID = "invalid"  # the sender made a mistake it should hear about (HTTP 400)
-    OVERLOADED = "overloaded"  # the write queue is full (HTTP 503)
+    OVERLOADED = "overloaded"  # the spool is full (HTTP 503)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     verdict: Verdict
     reason: str
-
-
-TRACKED = Outcome(Verdict.TRACKED, "tracked")
+    ticket: int = 0  # the spool line to wait for before acknowledging
 
 
 def _split_url(value: str) -> SplitResult | None:
     try:
         parts = urlsplit(value[:MAX_URL_LENGTH])
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
         return None
     return parts if parts.scheme in ("http", "https", "file") else None
@@ -68,18 +77,20 @@ def _host(parts: SplitResult) -> str:
     return (parts.hostname or "").lower()
 
 
-def _language(params: dict[str, str], accept_language: str) -> str:
-    first = (params.get("lang") or accept_language).split(",", 1)[0].split(";", 1)[0].strip()
+def _language(params: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    first = (params.get("lang") or headers.get("accept-language", "")).split(",", 1)[0].split(";", 1)[0].strip()
     return first.lower() if _LANGUAGE.match(first) else ""
 
 
-def _local_hour(params: dict[str, str]) -> int:
+def _local_hour(params: Mapping[str, str]) -> int:
     hour = params.get("h", "")
     return int(hour) if hour.isdigit() and int(hour) < 24 else -1
 
 
-def _event_name(params: dict[str, str]) -> str:
-    # Matomo's priority (core/Tracker/Action.php): download > outlink > event > page view.
+def _kind(params: Mapping[str, str]) -> str:
+    # Matomo's priority (core/Tracker/Action.php): download > outlink > event > page view; ping is a heartbeat.
+    if params.get("ping") == "1":
+        return "ping"
     if params.get("download"):
         return "download"
     if params.get("link"):
@@ -90,18 +101,21 @@ def _event_name(params: dict[str, str]) -> str:
 
 
 class Pipeline:
-    def __init__(self, sites: SiteCache, geo: GeoLocator, writer: BatchWriter, stitcher: VisitStitcher,
+    def __init__(self, sites: SiteCache, geo: GeoLocator, spool: Spool, visits: VisitTracker, salts: SaltBook,
                  secret_key: str) -> None:
         self.sites = sites
         self.geo = geo
-        self.writer = writer
-        self.stitcher = stitcher
+        self.spool = spool
+        self.visits = visits
+        self.salts = salts
         self.secret_key = secret_key.encode("utf-8")
         self.outcomes: Counter[str] = Counter()  # reason -> hits, for /metrics
 
-    def _drop(self, site: Site, at: datetime, reason: str) -> Outcome:
-        self.writer.count_drop(site.site_id, at.astimezone(site.zone).date(), reason)
+    def _drop(self, site: Site, day: date, reason: str) -> Outcome:
         self.outcomes[reason] += 1
+        # With a full spool the count is lost, not the visitor's data; /metrics still has it.
+        with contextlib.suppress(SpoolFull):
+            self.spool.append([(DROPS.code, [site.site_id, day, reason, 1])])
         return Outcome(Verdict.EXCLUDED, reason)
 
     def handle(self, request: TrackingRequest) -> Outcome:
@@ -112,48 +126,86 @@ class Pipeline:
             self.outcomes["unknown_site"] += 1
             return Outcome(Verdict.INVALID, f"idsite {site_text[:20]!r} is not a site of this Teller")
         at = request.received_at
+        local_day = at.astimezone(site.zone).date()
         if params.get("rec") != "1":
-            return self._drop(site, at, "rec_missing")
+            return self._drop(site, local_day, "rec_missing")
         if at < datetime.now(UTC) - timedelta(days=site.retention_days):
             # Only a backdated hit can be this old; storing it would keep data the site promised to delete.
-            return self._drop(site, at, "past_retention")
-        agent = parse_user_agent(request.user_agent)
-        if agent.is_bot and params.get("bots") != "1":
-            return self._drop(site, at, "bot")
+            return self._drop(site, local_day, "past_retention")
+        if not self.spool.has_room():
+            # Refuse before the visit state moves on, so visit rows never go out of step with what is stored.
+            self.outcomes["overloaded"] += 1
+            return Outcome(Verdict.OVERLOADED, "the spool is full")
+        if site.excluded_ips and request.address.in_ranges(site.excluded_ips):
+            return self._drop(site, local_day, "excluded_ip")
+
+        keep_bots = params.get("bots") == "1"
+        reason = bot_reason(request.user_agent, request.headers)
+        if reason is not None and not keep_bots:
+            return self._drop(site, local_day, reason)
+        if site.excluded_user_agents and excluded_by_user_agent(request.user_agent, site.excluded_user_agents):
+            return self._drop(site, local_day, "excluded_user_agent")
 
         page = _split_url(params.get("url", ""))
         if page is None:
-            return self._drop(site, at, "invalid_url")
+            return self._drop(site, local_day, "invalid_url")
         host = _host(page)
         if not site.allows_host(host):
-            return self._drop(site, at, "wrong_host")
+            return self._drop(site, local_day, "wrong_host")
+        referrer = classify_referrer(params.get("urlref", "")[:MAX_URL_LENGTH], page.geturl(), site.allows_host,
+                                     params)
+        if referrer.host and is_referrer_spam(referrer.host):
+            return self._drop(site, local_day, "referrer_spam")
 
-        local_day = at.astimezone(site.zone).date()
+        masked = request.address.masked(site.ipv4_mask_bytes, site.ipv6_prefix_bits)
+        if site.geo_full_ip:
+            location = self.geo.locate_uncached(request.address.unmasked_text())
+        else:
+            location = self.geo.locate(masked)
+        hints = hints_from(params.get("uadata", ""), request.headers)
+        agent = refine(parse_user_agent(request.user_agent), hints)
+        device = device_detail(request.user_agent, hints)
         try:
-            visitor = visitor_id(params, site.site_id, local_day, request.ip_masked, request.user_agent,
-                                 self.secret_key)
+            visitor = visitor_id(params, site.site_id, local_day, masked, request.user_agent, self.secret_key,
+                                 self.salts.salt(site.site_id, local_day), cookieless=site.cookieless)
         except InvalidVisitorId as error:
             self.outcomes["invalid_cid"] += 1
             return Outcome(Verdict.INVALID, str(error))
-        visit = self.stitcher.visit_for(site.site_id, visitor, at, local_day, params.get("new_visit") == "1")
 
-        referrer = params.get("urlref", "")[:MAX_URL_LENGTH]
-        referrer_parts = _split_url(referrer)
-        referrer_host = _host(referrer_parts) if referrer_parts else ""
-        if referrer_host and site.allows_host(referrer_host):
-            referrer_host = ""  # a page of the site itself is no referrer
-        location = self.geo.locate(request.ip_masked)
         screen = params.get("res", "")
-        row = (
-            site.site_id, at, _event_name(params), visitor, visit, params.get("pv_id", "")[:6], host,
-            page.path or "/", page.geturl(), params.get("action_name", "")[:MAX_TITLE_LENGTH], referrer,
-            referrer_host, request.ip_masked, location.country_code, location.region, location.city,
-            agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device_type,
-            screen if _SCREEN.match(screen) else "", _language(params, request.accept_language),
-            _local_hour(params), site.retention_days,
-        )
-        if not self.writer.submit(row):
+        attributes: dict[str, Any] = {
+            "hostname": host, "referrer": referrer.url, "referrer_host": referrer.host,
+            "referrer_type": referrer.type, "referrer_name": referrer.name, "referrer_keyword": referrer.keyword,
+            "utm_source": referrer.utm_source, "utm_medium": referrer.utm_medium,
+            "utm_campaign": referrer.utm_campaign, "utm_term": referrer.utm_term, "utm_content": referrer.utm_content,
+            "ip_masked": masked, "country_code": location.country_code, "region": location.region,
+            "city": location.city, "browser": agent.browser, "browser_version": agent.browser_version,
+            "os": agent.os, "os_version": agent.os_version, "device_type": agent.device_type,
+            "device_brand": device.brand, "device_model": device.model,
+            "screen_size": screen if _SCREEN.match(screen) else "", "language": _language(params, request.headers),
+            "retention_days": site.retention_days,
+        }
+        kind = _kind(params)
+        stored_url = clean_url(page.geturl(), site.excluded_params)
+        pathname = page.path or "/"
+        visit_id, records = self.visits.record(site.site_id, visitor, Hit(
+            at=at, local_day=local_day, kind=kind, page=pathname, force_new=params.get("new_visit") == "1",
+            timeout_seconds=site.visit_timeout_minutes * 60, attributes=attributes))
+        if visit_id is None:
+            return self._drop(site, local_day, "ping_without_visit")
+        if kind != "ping":
+            event = {**attributes, "site_id": site.site_id, "ts": at, "name": kind, "visitor_id": visitor,
+                     "visit_id": visit_id, "pageview_id": params.get("pv_id", "")[:6], "pathname": pathname,
+                     "url": stored_url, "title": params.get("action_name", "")[:MAX_TITLE_LENGTH],
+                     "local_hour": _local_hour(params), "is_bot": int(reason is not None)}
+            records.append((EVENTS.code, [event[column] for column in EVENTS.columns]))
+        return self._spool(records)
+
+    def _spool(self, records: list[Record]) -> Outcome:
+        try:
+            ticket = self.spool.append(records)
+        except SpoolFull:
             self.outcomes["overloaded"] += 1
-            return Outcome(Verdict.OVERLOADED, "the write queue is full")
+            return Outcome(Verdict.OVERLOADED, "the spool is full")
         self.outcomes["tracked"] += 1
-        return TRACKED
+        return Outcome(Verdict.TRACKED, "tracked", ticket)

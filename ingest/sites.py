@@ -7,19 +7,27 @@ never waits on a query.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.store import Store
 
 # A host name (optionally "*." for every subdomain); ports and schemes are not part of a site's domain.
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
-SITE_COLUMNS = ["site_id", "name", "domains", "timezone", "retention_days", "created_at", "version", "is_deleted"]
+SITE_FIELDS = ("site_id", "name", "domains", "timezone", "retention_days", "created_at", "ipv4_mask_bytes",
+               "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes", "excluded_ips",
+               "excluded_user_agents", "excluded_params")
+SITE_COLUMNS = [*SITE_FIELDS, "version", "is_deleted"]
+# Settings a site may change after creation, besides name, domains, timezone and retention.
+SETTING_NAMES = ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes",
+                 "excluded_ips", "excluded_user_agents", "excluded_params")
 
 
 class SiteError(ValueError):
@@ -34,6 +42,14 @@ class Site:
     timezone: str
     retention_days: int
     created_at: datetime
+    ipv4_mask_bytes: int = 2  # bytes of an IPv4 address zeroed: 1, 2 or 3
+    ipv6_prefix_bits: int = 48  # bits of an IPv6 address kept
+    geo_full_ip: bool = False  # geolocate with the full address (in memory only) instead of the masked one
+    cookieless: bool = False  # ignore visitor ids from cookies; identify by the daily cookieless hash
+    visit_timeout_minutes: int = 30
+    excluded_ips: tuple[str, ...] = ()  # CIDR ranges or Matomo wildcards (1.2.3.*) whose hits are dropped
+    excluded_user_agents: tuple[str, ...] = ()  # substrings, or /regex/, of user agents whose hits are dropped
+    excluded_params: tuple[str, ...] = ()  # query parameters removed from stored URLs
 
     @property
     def zone(self) -> ZoneInfo:
@@ -51,14 +67,21 @@ class Site:
         return False
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "site_id": self.site_id,
-            "name": self.name,
-            "domains": list(self.domains),
-            "timezone": self.timezone,
-            "retention_days": self.retention_days,
-            "created_at": self.created_at.isoformat(),
-        }
+        data: dict[str, object] = {}
+        for name in SITE_FIELDS:
+            value = getattr(self, name)
+            data[name] = list(value) if isinstance(value, tuple) else value
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Site:
+        values = {name: data[name] for name in SITE_FIELDS if name in data}
+        values["created_at"] = datetime.fromisoformat(str(data["created_at"]))
+        for name in ("domains", "excluded_ips", "excluded_user_agents", "excluded_params"):
+            if name in values:
+                values[name] = tuple(values[name])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
 
 
 def normalize_domains(domains: Iterable[str]) -> tuple[str, ...]:
@@ -85,6 +108,40 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def check_ip_ranges(ranges: Iterable[str]) -> tuple[str, ...]:
+    checked = []
+    for entry in ranges:
+        entry = entry.strip()
+        candidate = entry.replace("*", "0") if entry.count("*") else entry
+        try:
+            ipaddress.ip_network(candidate, strict=False)
+        except ValueError:
+            raise SiteError(f"excluded IP {entry!r} is not a range such as 10.0.0.0/8, 2001:db8::/32 "
+                            "or 1.2.3.*") from None
+        checked.append(entry)
+    return tuple(checked)
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """Validate one per-site setting; raises SiteError naming it and what is allowed."""
+    if name == "ipv4_mask_bytes":
+        if value not in (1, 2, 3):
+            raise SiteError("ipv4_mask_bytes must be 1, 2 or 3")
+    elif name == "ipv6_prefix_bits":
+        if not isinstance(value, int) or not 0 <= value <= 64:
+            raise SiteError("ipv6_prefix_bits must be 0 to 64")
+    elif name in ("geo_full_ip", "cookieless"):
+        return bool(value)
+    elif name == "visit_timeout_minutes":
+        if not isinstance(value, int) or not 1 <= value <= 24 * 60:
+            raise SiteError("visit_timeout_minutes must be 1 to 1440")
+    elif name == "excluded_ips":
+        return check_ip_ranges(value)
+    elif name in ("excluded_user_agents", "excluded_params"):
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    return value
+
+
 def check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
@@ -95,27 +152,38 @@ def check_name(name: str) -> str:
 class SiteRegistry:
     """Create, read, change and delete sites in ClickHouse."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, defaults: dict[str, Any] | None = None) -> None:
         self.store = store
+        self.defaults = defaults or {}  # settings of new sites, from the config file
         self._lock = threading.Lock()
 
     def list(self) -> list[Site]:
-        rows = self.store.client().query(
-            "SELECT site_id, name, domains, timezone, retention_days, created_at "
-            "FROM sites FINAL WHERE is_deleted = 0 ORDER BY site_id"
-        ).result_rows
-        return [Site(r[0], r[1], tuple(r[2]), r[3], r[4], r[5].replace(tzinfo=UTC)) for r in rows]
+        result = self.store.client().query("SELECT * FROM sites FINAL WHERE is_deleted = 0 ORDER BY site_id")
+        sites = []
+        for values in result.result_rows:
+            row = dict(zip(result.column_names, values, strict=True))
+            sites.append(Site(
+                site_id=row["site_id"], name=row["name"], domains=tuple(row["domains"]), timezone=row["timezone"],
+                retention_days=row["retention_days"], created_at=row["created_at"].replace(tzinfo=UTC),
+                ipv4_mask_bytes=row["ipv4_mask_bytes"], ipv6_prefix_bits=row["ipv6_prefix_bits"],
+                geo_full_ip=bool(row["geo_full_ip"]), cookieless=bool(row["cookieless"]),
+                visit_timeout_minutes=row["visit_timeout_minutes"], excluded_ips=tuple(row["excluded_ips"]),
+                excluded_user_agents=tuple(row["excluded_user_agents"]),
+                excluded_params=tuple(row["excluded_params"])))
+        return sites
 
     def get(self, site_id: int) -> Site | None:
         return next((site for site in self.list() if site.site_id == site_id), None)
 
     def _write(self, site: Site, deleted: bool = False) -> None:
         # The version is a nanosecond clock so the newest write wins after merges.
-        row = [site.site_id, site.name, list(site.domains), site.timezone, site.retention_days,
-               site.created_at, time.time_ns(), int(deleted)]
+        row = [list(value) if isinstance(value, tuple) else value
+               for value in (getattr(site, name) for name in SITE_FIELDS)] + [time.time_ns(), int(deleted)]
         self.store.client().insert("sites", [row], column_names=SITE_COLUMNS)
 
-    def add(self, name: str, domains: Iterable[str], timezone: str, retention_days: int) -> Site:
+    def add(self, name: str, domains: Iterable[str], timezone: str, retention_days: int,
+            **settings: Any) -> Site:
+        checked = self._check_settings(self.defaults | settings)
         with self._lock:
             next_id = self.store.client().query("SELECT max(site_id) + 1 FROM sites").result_rows[0][0]
             site = Site(
@@ -125,12 +193,20 @@ class SiteRegistry:
                 timezone=check_timezone(timezone),
                 retention_days=retention_days,
                 created_at=datetime.now(UTC).replace(microsecond=0),
+                **checked,
             )
             self._write(site)
         return site
 
+    @staticmethod
+    def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(settings) - set(SETTING_NAMES)
+        if unknown:
+            raise SiteError(f"unknown site setting(s): {', '.join(sorted(unknown))}")
+        return {name: check_setting(name, value) for name, value in settings.items()}
+
     def update(self, site_id: int, *, name: str | None = None, domains: Iterable[str] | None = None,
-               timezone: str | None = None, retention_days: int | None = None) -> Site:
+               timezone: str | None = None, retention_days: int | None = None, **settings: Any) -> Site:
         site = self.get(site_id)
         if site is None:
             raise KeyError(site_id)
@@ -140,16 +216,19 @@ class SiteRegistry:
             domains=normalize_domains(domains) if domains is not None else site.domains,
             timezone=check_timezone(timezone) if timezone is not None else site.timezone,
             retention_days=retention_days if retention_days is not None else site.retention_days,
+            **self._check_settings(settings),
         )
         self._write(changed)
         if changed.retention_days != site.retention_days:
             # Stored rows carry the retention they were written with; rewrite them so the table TTL applies
             # the new policy to old rows too. The mutation drops rows already past it.
-            self.store.client().command(
-                "ALTER TABLE events UPDATE retention_days = {days:UInt16} WHERE site_id = {site:UInt32}",
-                parameters={"days": changed.retention_days, "site": site_id},
-                settings={"mutations_sync": 2},
-            )
+            for table in ("events", "sessions"):
+                self.store.client().command(
+                    "ALTER TABLE {table:Identifier} UPDATE retention_days = {days:UInt16} "
+                    "WHERE site_id = {site:UInt32}",
+                    parameters={"table": table, "days": changed.retention_days, "site": site_id},
+                    settings={"mutations_sync": 2},
+                )
         return changed
 
     def delete(self, site_id: int) -> Site:
@@ -158,7 +237,7 @@ class SiteRegistry:
         if site is None:
             raise KeyError(site_id)
         client = self.store.client()
-        for table in ("events", "dropped_hits"):
+        for table in ("events", "sessions", "dropped_hits", "cookieless_salts"):
             # Lightweight DELETE hides the rows at once; merges remove them from disk.
             client.command("DELETE FROM {table:Identifier} WHERE site_id = {site:UInt32}",
                            parameters={"table": table, "site": site_id})

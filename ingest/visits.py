@@ -1,50 +1,136 @@
-"""Stitching hits into visits the way Matomo and Plausible define them.
+"""Stitching hits into visits the way Matomo and Plausible define them, and keeping each visit's row.
 
-A visitor's hit continues their current visit unless 30 minutes passed since their last hit, the site-local
-date changed, or the hit asks for a new visit (`new_visit=1`). State is a bounded in-memory map; entries
-older than the timeout are useless and are pruned.
+A visitor's hit continues their open visit unless the site's inactivity timeout (30 minutes by default) passed,
+the site-local date changed, the hit asks for it (`new_visit=1`), or it brings a different campaign while the
+visit did not start as a direct entry (a direct visit takes the campaign over instead, as in Matomo).
+
+Visits are stored like Plausible's sessions table: a VersionedCollapsingMergeTree in which every change writes
+the old row again with sign -1 and the new row with sign +1, so "sum(sign)" counts visits and the dashboard
+reads one row per visit without joining events. See docs/storage.md.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-VISIT_TIMEOUT_SECONDS = 30 * 60
-MAX_OPEN_VISITS = 1_000_000
+from ingest.spool import Record
+from ingest.tables import SESSIONS
+
+DEFAULT_TIMEOUT_SECONDS = 30 * 60
+MAX_OPEN_VISITS = 500_000
+CAMPAIGN_FIELDS = ("referrer_type", "referrer_name", "referrer_keyword")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What the visit needs to know about one hit."""
+
+    at: datetime
+    local_day: date
+    kind: str  # pageview, event, outlink, download, ping
+    page: str
+    force_new: bool
+    timeout_seconds: int
+    attributes: Mapping[str, Any]  # referrer, UTM, geo and device columns of the first hit; hostname; retention
 
 
 @dataclass(slots=True)
 class _OpenVisit:
-    visit_id: int
+    row: dict[str, Any]  # the current +1 row, SESSIONS columns
     last_seen: float
     local_day: date
 
 
-class VisitStitcher:
-    def __init__(self, timeout_seconds: int = VISIT_TIMEOUT_SECONDS) -> None:
-        self.timeout_seconds = timeout_seconds
+def _row_values(row: Mapping[str, Any], sign: int) -> list[Any]:
+    return [sign if column == "sign" else row[column] for column in SESSIONS.columns]
+
+
+class VisitTracker:
+    def __init__(self) -> None:
         self._open: dict[tuple[int, int], _OpenVisit] = {}
         self._lock = threading.Lock()
         self._newest = 0.0
 
-    def visit_for(self, site_id: int, visitor: int, at: datetime, local_day: date, force_new: bool) -> int:
-        seen = at.timestamp()
-        key = (site_id, visitor)
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def record(self, site_id: int, visitor_id: int, hit: Hit) -> tuple[int | None, list[Record]]:
+        """The visit id for this hit and the session rows to write; (None, []) for a ping without a visit."""
+        seen = hit.at.timestamp()
+        key = (site_id, visitor_id)
         with self._lock:
             current = self._open.get(key)
-            if (current is None or force_new or seen - current.last_seen > self.timeout_seconds
-                    or current.local_day != local_day):
-                current = _OpenVisit(secrets.randbits(63), seen, local_day)
-                self._open[key] = current
-                if len(self._open) > MAX_OPEN_VISITS:
-                    self._prune()
-            current.last_seen = max(current.last_seen, seen)
+            if current is not None and self._continues(current, hit, seen):
+                return current.row["visit_id"], self._update(current, hit, seen)
+            if hit.kind == "ping":
+                return None, []  # a heartbeat never creates a visit
+            row = self._new_row(site_id, visitor_id, hit)
+            self._open[key] = _OpenVisit(row, seen, hit.local_day)
             self._newest = max(self._newest, seen)
-            return current.visit_id
+            if len(self._open) > MAX_OPEN_VISITS:
+                self._prune(hit.timeout_seconds)
+            return row["visit_id"], [(SESSIONS.code, _row_values(row, 1))]
 
-    def _prune(self) -> None:
-        horizon = self._newest - self.timeout_seconds
+    @staticmethod
+    def _continues(current: _OpenVisit, hit: Hit, seen: float) -> bool:
+        if hit.force_new or seen - current.last_seen > hit.timeout_seconds or current.local_day != hit.local_day:
+            return False
+        brings_campaign = hit.attributes.get("referrer_type") == "campaign"
+        if brings_campaign and current.row["referrer_type"] not in ("direct", ""):
+            return all(current.row[field] == hit.attributes.get(field) for field in CAMPAIGN_FIELDS)
+        return True
+
+    @staticmethod
+    def _new_row(site_id: int, visitor_id: int, hit: Hit) -> dict[str, Any]:
+        row = {column: hit.attributes.get(column, "") for column in SESSIONS.columns}
+        is_pageview = hit.kind == "pageview"
+        row.update(site_id=site_id, visit_id=secrets.randbits(63), visitor_id=visitor_id, sign=1, version=1,
+                   start=hit.at, last_seen=hit.at, entry_page=hit.page, exit_page=hit.page,
+                   pageviews=int(is_pageview), events=int(not is_pageview), duration=0, is_bounce=1)
+        return row
+
+    def _update(self, current: _OpenVisit, hit: Hit, seen: float) -> list[Record]:
+        old = current.row
+        new = dict(old)
+        new["version"] = old["version"] + 1
+        if seen > current.last_seen:
+            new["last_seen"] = hit.at
+            current.last_seen = seen
+        new["duration"] = max(0, int((new["last_seen"] - new["start"]).total_seconds()))
+        if hit.kind == "pageview":
+            new["pageviews"] = old["pageviews"] + 1
+            new["exit_page"] = hit.page
+        elif hit.kind != "ping":
+            new["events"] = old["events"] + 1
+        # A visit stops being a bounce with a second action; heartbeats are not actions.
+        new["is_bounce"] = int(new["pageviews"] + new["events"] <= 1)
+        if old["referrer_type"] in ("direct", "") and hit.attributes.get("referrer_type") == "campaign":
+            for column in ("referrer", "referrer_host", *CAMPAIGN_FIELDS, "utm_source", "utm_medium", "utm_campaign",
+                           "utm_term", "utm_content"):
+                new[column] = hit.attributes.get(column, "")
+        current.row = new
+        self._newest = max(self._newest, seen)
+        return [(SESSIONS.code, _row_values(old, -1)), (SESSIONS.code, _row_values(new, 1))]
+
+    def _prune(self, timeout_seconds: int) -> None:
+        horizon = self._newest - timeout_seconds
         self._open = {key: visit for key, visit in self._open.items() if visit.last_seen >= horizon}
+
+    def resume(self, rows: Iterable[Mapping[str, Any]], local_day_of: Any) -> int:
+        """Take over visits still open at start-up (rows as stored, +1 only); returns how many."""
+        count = 0
+        with self._lock:
+            for row in rows:
+                state = dict(row)
+                state["sign"] = 1
+                last_seen: datetime = state["last_seen"]
+                key = (state["site_id"], state["visitor_id"])
+                self._open[key] = _OpenVisit(state, last_seen.timestamp(), local_day_of(state["site_id"], last_seen))
+                self._newest = max(self._newest, last_seen.timestamp())
+                count += 1
+        return count

@@ -11,7 +11,6 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +27,8 @@ class AdminError(Exception):
 
 class Admin(Protocol):
     def list_sites(self) -> list[Site]: ...
-    def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int) -> Site: ...
+    def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int,
+                 **settings: Any) -> Site: ...
     def update_site(self, site_id: int, changes: dict[str, Any]) -> Site: ...
     def delete_site(self, site_id: int) -> Site: ...
 
@@ -40,8 +40,9 @@ class LocalAdmin:
     def list_sites(self) -> list[Site]:
         return self.registry.list()
 
-    def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int) -> Site:
-        return self.registry.add(name, domains, timezone, retention_days)
+    def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int,
+                 **settings: Any) -> Site:
+        return self.registry.add(name, domains, timezone, retention_days, **settings)
 
     def update_site(self, site_id: int, changes: dict[str, Any]) -> Site:
         try:
@@ -56,9 +57,6 @@ class LocalAdmin:
             raise AdminError(f"no site with id {site_id}") from None
 
 
-def site_from_json(data: dict[str, Any]) -> Site:
-    return Site(int(data["site_id"]), str(data["name"]), tuple(data["domains"]), str(data["timezone"]),
-                int(data["retention_days"]), datetime.fromisoformat(data["created_at"]))
 
 
 class RemoteAdmin:
@@ -81,17 +79,18 @@ class RemoteAdmin:
             raise AdminError(reason or f"the server answered {error.code}") from None
 
     def list_sites(self) -> list[Site]:
-        return [site_from_json(item) for item in self._call("GET", "/api/admin/sites")["sites"]]
+        return [Site.from_json(item) for item in self._call("GET", "/api/admin/sites")["sites"]]
 
-    def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int) -> Site:
-        body = {"name": name, "domains": domains, "timezone": timezone, "retention_days": retention_days}
-        return site_from_json(self._call("POST", "/api/admin/sites", body))
+    def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int,
+                 **settings: Any) -> Site:
+        body = {"name": name, "domains": domains, "timezone": timezone, "retention_days": retention_days, **settings}
+        return Site.from_json(self._call("POST", "/api/admin/sites", body))
 
     def update_site(self, site_id: int, changes: dict[str, Any]) -> Site:
-        return site_from_json(self._call("PATCH", f"/api/admin/sites/{site_id}", changes))
+        return Site.from_json(self._call("PATCH", f"/api/admin/sites/{site_id}", changes))
 
     def delete_site(self, site_id: int) -> Site:
-        return site_from_json(self._call("DELETE", f"/api/admin/sites/{site_id}"))
+        return Site.from_json(self._call("DELETE", f"/api/admin/sites/{site_id}"))
 
 
 @dataclass(frozen=True, slots=True)

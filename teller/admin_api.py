@@ -14,7 +14,11 @@ from dashboards.api import error, site_from_path
 from ingest.sites import SiteCache, SiteError, SiteRegistry
 from teller.durations import MAX_RETENTION_DAYS
 
-_FIELDS = {"name": str, "domains": list, "timezone": str, "retention_days": int}
+_FIELDS: dict[str, type] = {
+    "name": str, "domains": list, "timezone": str, "retention_days": int, "ipv4_mask_bytes": int,
+    "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool, "visit_timeout_minutes": int,
+    "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list,
+}
 
 
 class AdminApi:
@@ -38,7 +42,7 @@ class AdminApi:
             kind = _FIELDS.get(key)
             if kind is None:
                 return error(400, f"unknown field {key!r}; allowed: {', '.join(_FIELDS)}")
-            if not isinstance(value, kind) or isinstance(value, bool):
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 return error(400, f"{key} must be a {kind.__name__}")
         if "retention_days" in body and not 1 <= body["retention_days"] <= MAX_RETENTION_DAYS:
             return error(400, f"retention_days must be 1 to {MAX_RETENTION_DAYS}")
@@ -56,9 +60,11 @@ class AdminApi:
         body = await self._body(request, required=True)
         if isinstance(body, JSONResponse):
             return body
+        settings = {key: value for key, value in body.items()
+                    if key not in ("name", "domains", "timezone", "retention_days")}
         try:
-            site = await run_in_threadpool(self.registry.add, body["name"], body["domains"], body["timezone"],
-                                           body["retention_days"])
+            site = await run_in_threadpool(lambda: self.registry.add(body["name"], body["domains"], body["timezone"],
+                                                                     body["retention_days"], **settings))
         except SiteError as reason:
             return error(400, str(reason))
         self.cache.invalidate()

@@ -18,6 +18,7 @@ from collector.snippet import TrackerScriptEndpoint
 from collector.tracking import TrackingEndpoint
 from dashboards.api import StatsApi
 from dashboards.web import DashboardPages
+from ingest.useragent import parse_user_agent
 from teller.admin_api import AdminApi
 from teller.runtime import Runtime, admin_token
 
@@ -25,20 +26,54 @@ DASHBOARD_STATIC = Path(__file__).resolve().parent.parent / "dashboards" / "stat
 
 
 def metrics_endpoint(runtime: Runtime) -> Callable[[Request], Response]:
-    """Prometheus text format: hits by outcome, queue depth, rows written, insert errors."""
+    """Prometheus text format: what happened to hits, the spool, the shipper, the caches."""
 
     def metrics(request: Request) -> Response:
-        lines = ["# TYPE teller_hits_total counter"]
+        spool = runtime.spool.stats()
+        shipper = runtime.shipper
+        agents = parse_user_agent.cache_info()
+        lookups = agents.hits + agents.misses
+        lines = ["# HELP teller_hits_total Tracking requests by outcome (tracked, or the reason they were dropped).",
+                 "# TYPE teller_hits_total counter"]
         lines += [f'teller_hits_total{{outcome="{reason}"}} {count}'
                   for reason, count in sorted(runtime.pipeline.outcomes.items())]
         lines += [
-            "# TYPE teller_write_queue_rows gauge", f"teller_write_queue_rows {runtime.writer.queued}",
-            "# TYPE teller_rows_written_total counter", f"teller_rows_written_total {runtime.writer.rows_written}",
-            "# TYPE teller_insert_errors_total counter", f"teller_insert_errors_total {runtime.writer.insert_errors}",
+            "# TYPE teller_spool_segments gauge", f"teller_spool_segments {spool.segments}",
+            "# TYPE teller_spool_bytes gauge", f"teller_spool_bytes {spool.bytes}",
+            "# TYPE teller_spool_budget_bytes gauge", f"teller_spool_budget_bytes {runtime.spool.budget_bytes}",
+            "# TYPE teller_spool_oldest_seconds gauge", f"teller_spool_oldest_seconds {spool.oldest_age_seconds:.3f}",
+            "# TYPE teller_spool_full gauge", f"teller_spool_full {int(not runtime.spool.has_room())}",
+            "# TYPE teller_batches_total counter", f"teller_batches_total {shipper.batches}",
+            "# TYPE teller_batch_last_rows gauge", f"teller_batch_last_rows {shipper.last_batch_rows}",
+            "# TYPE teller_batch_insert_seconds_total counter",
+            f"teller_batch_insert_seconds_total {shipper.insert_seconds:.6f}",
+            "# TYPE teller_rows_shipped_total counter",
+            *[f'teller_rows_shipped_total{{table="{table}"}} {rows}'
+              for table, rows in sorted(shipper.rows_shipped.items())],
+            "# TYPE teller_clickhouse_errors_total counter", f"teller_clickhouse_errors_total {shipper.errors}",
+            "# TYPE teller_open_visits gauge", f"teller_open_visits {len(runtime.visits)}",
+            "# TYPE teller_user_agent_cache_hit_ratio gauge",
+            f"teller_user_agent_cache_hit_ratio {agents.hits / lookups if lookups else 0:.4f}",
         ]
         return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     return metrics
+
+
+def readiness_endpoint(runtime: Runtime) -> Callable[[Request], Response]:
+    """Ready when hits can be acknowledged (the spool has room) and ClickHouse took the last shipment."""
+
+    def ready(request: Request) -> Response:
+        problems = []
+        if not runtime.spool.has_room():
+            problems.append("the spool is full")
+        if not runtime.shipper.healthy:
+            problems.append(f"ClickHouse: {runtime.shipper.last_error}")
+        if problems:
+            return PlainTextResponse("not ready: " + "; ".join(problems) + "\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
+    return ready
 
 
 def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None) -> ASGIApp:
@@ -55,7 +90,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None) -> A
         if on_ready is not None:
             on_ready()
         yield
-        runtime.writer.stop()  # flush what is queued before the process exits
+        runtime.stop_ingest()  # commit and ship what is spooled before the process exits
 
     routes = [
         Route("/matomo.php", tracking.handle, methods=tracking_methods),
@@ -68,6 +103,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None) -> A
         Route("/api/admin/sites", admin.sites, methods=["GET", "POST"]),
         Route("/api/admin/sites/{site_id}", admin.site, methods=["GET", "PATCH", "DELETE"]),
         Route("/healthz", lambda request: PlainTextResponse("ok\n")),
+        Route("/readyz", readiness_endpoint(runtime)),
         Route("/metrics", metrics_endpoint(runtime)),
         Mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static"),
     ]

@@ -65,8 +65,49 @@ def retention_days(text: str | None, settings: Settings) -> int | None:
 
 
 def print_site(site: Site) -> None:
+    identity = "cookieless" if site.cookieless else "cookies when the snippet sets them"
     print(f"{site.site_id:>5}  {site.name}\n       domains: {', '.join(site.domains)}\n"
-          f"       timezone: {site.timezone}, retention: {site.retention_days} days")
+          f"       timezone: {site.timezone}, retention: {site.retention_days} days, visits end after "
+          f"{site.visit_timeout_minutes} min idle\n"
+          f"       addresses: IPv4 last {site.ipv4_mask_bytes} byte(s) zeroed, IPv6 /{site.ipv6_prefix_bits} kept; "
+          f"geo from the {'full' if site.geo_full_ip else 'masked'} address; visitors: {identity}")
+    for label, values in (("excluded IPs", site.excluded_ips), ("excluded user agents", site.excluded_user_agents),
+                          ("parameters removed from URLs", site.excluded_params)):
+        if values:
+            print(f"       {label}: {', '.join(values)}")
+
+
+def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The per-site settings given on the command line (site add and site update share them)."""
+    changes: dict[str, Any] = {}
+    for name in ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = value
+    for name in ("excluded_ips", "excluded_user_agents", "excluded_params"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = [] if value == [""] else value
+    return changes
+
+
+def add_setting_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ipv4-mask", dest="ipv4_mask_bytes", type=int, choices=(1, 2, 3),
+                        help="bytes of IPv4 addresses zeroed (default from config)")
+    parser.add_argument("--ipv6-prefix", dest="ipv6_prefix_bits", type=int, metavar="BITS",
+                        help="bits of IPv6 addresses kept, 0 to 64 (default from config)")
+    parser.add_argument("--geo-full-ip", dest="geo_full_ip", action=argparse.BooleanOptionalAction,
+                        help="geolocate with the full address, in memory only (default: the masked one)")
+    parser.add_argument("--cookieless", dest="cookieless", action=argparse.BooleanOptionalAction,
+                        help="ignore visitor ids from cookies; count visitors by a daily hash")
+    parser.add_argument("--visit-timeout", dest="visit_timeout_minutes", type=int, metavar="MINUTES",
+                        help="minutes of inactivity that end a visit (default 30)")
+    parser.add_argument("--exclude-ip", dest="excluded_ips", action="append", metavar="RANGE",
+                        help="drop hits from this range (CIDR or 1.2.3.*); repeat; --exclude-ip '' clears")
+    parser.add_argument("--exclude-user-agent", dest="excluded_user_agents", action="append", metavar="TEXT",
+                        help="drop hits whose user agent contains TEXT (or matches /regex/); repeat")
+    parser.add_argument("--exclude-param", dest="excluded_params", action="append", metavar="NAME",
+                        help="remove this query parameter from stored URLs; repeat")
 
 
 # Commands ---------------------------------------------------------------------------------------------
@@ -103,7 +144,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_site_add(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     days = retention_days(args.retention, settings) or settings.privacy.default_retention_days
-    site = with_admin(settings, lambda admin: admin.add_site(args.name, args.domain, args.timezone, days))
+    site = with_admin(settings, lambda admin: admin.add_site(args.name, args.domain, args.timezone, days,
+                                                             **setting_changes(args)))
     print("Added site:")
     print_site(site)
     print(f"Paste the tracking code from: teller snippet --site {site.site_id}")
@@ -133,8 +175,9 @@ def cmd_site_update(args: argparse.Namespace) -> int:
     days = retention_days(args.retention, settings)
     if days is not None:
         changes["retention_days"] = days
+    changes |= setting_changes(args)
     if not changes:
-        raise CliError("nothing to change: give --name, --domain, --timezone or --retention")
+        raise CliError("nothing to change: give --name, --domain, --timezone, --retention or a setting (--help)")
     site = with_admin(settings, lambda admin: admin.update_site(args.site_id, changes))
     print("Updated site:")
     print_site(site)
@@ -286,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a host the site's pages live on; repeat for more; *.example.com for all subdomains")
     add.add_argument("--retention", help="how long its raw data is kept, e.g. 400d, 13mo (default from config)")
     add.add_argument("--timezone", default="Europe/Amsterdam", help="IANA zone for days in reports")
+    add_setting_options(add)
     add.set_defaults(handler=cmd_site_add)
 
     listing = site.add_parser("list", help="list sites")
@@ -298,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--domain", action="append", help="replaces the domain list; repeat for more")
     update.add_argument("--retention")
     update.add_argument("--timezone")
+    add_setting_options(update)
     update.set_defaults(handler=cmd_site_update)
 
     delete = site.add_parser("delete", help="delete a site and all its data (asks first)")

@@ -47,9 +47,10 @@ class PrivacySettings:
 
 @dataclass(frozen=True, slots=True)
 class IngestSettings:
-    batch_rows: int
-    flush_interval_seconds: float
-    queue_rows: int
+    fsync_interval_ms: int
+    segment_seconds: float
+    segment_max_mb: int
+    spool_budget_mb: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +120,14 @@ trusted = []
 database = ""
 
 [ingest]
-# The writer flushes a batch when it holds this many rows, or after flush_interval_seconds.
-batch_rows = 5000
-flush_interval_seconds = 1.0
-# Rows held in memory before the collector starts answering 503.
-queue_rows = 200000
+# A hit is acknowledged once it is in the write-ahead spool on disk; the spool fsyncs at most this often
+# (group commit), so a hit waits at most about this long for its answer.
+fsync_interval_ms = 20
+# Spool segments are closed after this many seconds or this size and shipped to ClickHouse as one batch.
+segment_seconds = 1.0
+segment_max_mb = 16
+# Disk the spool may use while ClickHouse is down or slow; past it the collector answers 503.
+spool_budget_mb = 2048
 
 [log]
 # debug, info, warning or error
@@ -287,10 +291,10 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise reader.fail("geo", "database", geo_text, "the path of an existing City .mmdb file")
 
     ingest = IngestSettings(
-        batch_rows=reader.integer("ingest", "batch_rows", 5000, lambda v: 1 <= v <= 1_000_000, "1 to 1000000"),
-        flush_interval_seconds=reader.number("ingest", "flush_interval_seconds", 1.0,
-                                             lambda v: 0.01 <= v <= 60, "0.01 to 60"),
-        queue_rows=reader.integer("ingest", "queue_rows", 200_000, lambda v: v >= 1000, "at least 1000"),
+        fsync_interval_ms=reader.integer("ingest", "fsync_interval_ms", 20, lambda v: 1 <= v <= 1000, "1 to 1000"),
+        segment_seconds=reader.number("ingest", "segment_seconds", 1.0, lambda v: 0.05 <= v <= 60, "0.05 to 60"),
+        segment_max_mb=reader.integer("ingest", "segment_max_mb", 16, lambda v: 1 <= v <= 1024, "1 to 1024"),
+        spool_budget_mb=reader.integer("ingest", "spool_budget_mb", 2048, lambda v: v >= 16, "at least 16"),
     )
     log_level = reader.string("log", "level", "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):

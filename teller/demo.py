@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import UTC, datetime
 
-from ingest.ipmask import mask_address
+from ingest.ipmask import ClientAddress
 from ingest.pipeline import TrackingRequest, Verdict
 from ingest.sites import Site
 from teller.demo_traffic import generate_demo_hits
@@ -32,18 +32,16 @@ def demo_site(runtime: Runtime) -> tuple[Site, bool]:
 def load_demo_traffic(runtime: Runtime, site: Site, days: int = 30, now: datetime | None = None) -> int:
     """Send generated hits through Pipeline.handle, exactly as the collector does; returns hits tracked.
 
-    The generator's addresses are masked with the collector's own function before the pipeline sees them.
+    The generator's addresses go in as the collector's opaque ClientAddress, masked by the site's settings.
     """
-    privacy = runtime.settings.privacy
     tracked = 0
     for hit in generate_demo_hits(site.site_id, DEMO_DOMAIN, days, now or datetime.now(UTC)):
-        masked = mask_address(ipaddress.ip_address(hit.client_ip), privacy.ipv4_mask_bytes,
-                              privacy.ipv6_prefix_bits)
         request = TrackingRequest(params=hit.params, user_agent=hit.user_agent,
-                                  accept_language=hit.accept_language, ip_masked=masked, received_at=hit.at)
+                                  address=ClientAddress(ipaddress.ip_address(hit.client_ip)), received_at=hit.at,
+                                  headers={"accept-language": hit.accept_language})
         if runtime.pipeline.handle(request).verdict is Verdict.TRACKED:
             tracked += 1
-    runtime.writer.wait_until_written(timeout=120)
+    runtime.drain(timeout=300)
     return tracked
 
 

@@ -42,8 +42,8 @@ def config_path(tmp_path: Path, engine_dsn: str, database: str) -> Path:
     text = path.read_text()
     text = text.replace('clickhouse_dsn = ""', f'clickhouse_dsn = "{engine_dsn}"')
     text = text.replace('database = "teller"', f'database = "{database}"')
-    # Short flush interval so tests see rows quickly; the writer still batches.
-    text = text.replace("flush_interval_seconds = 1.0", "flush_interval_seconds = 0.05")
+    # Short segments so tests see rows quickly; the spool still batches.
+    text = text.replace("segment_seconds = 1.0", "segment_seconds = 0.1")
     path.write_text(text)
     return path
 
@@ -65,7 +65,7 @@ def store(settings: Settings) -> Iterator[Store]:
 def runtime(settings: Settings, store: Store) -> Iterator[Runtime]:
     runtime = Runtime.open(settings, store=store)
     yield runtime
-    runtime.writer.stop()
+    runtime.stop_ingest()
     runtime.geo.close()
 
 

@@ -36,7 +36,7 @@ class TellerServer:
         self.stderr = root / "server.stderr"
         write_default_config(self.config, data_dir=str(self.data_dir))
         text = self.config.read_text().replace('listen = "127.0.0.1:8000"', f'listen = "127.0.0.1:{self.port}"')
-        text = text.replace("flush_interval_seconds = 1.0", "flush_interval_seconds = 0.1")
+        text = text.replace("segment_seconds = 1.0", "segment_seconds = 0.1")
         for old, new in (config_changes or {}).items():
             assert old in text, old
             text = text.replace(old, new)

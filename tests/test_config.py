@@ -47,7 +47,7 @@ def test_environment_overrides_the_file(default_file: Path) -> None:
     ("trusted = []", 'trusted = ["10.0.0.0/33"]', "[proxy] trusted = '10.0.0.0/33' is not allowed"),
     ('database = ""', 'database = "missing.mmdb"', "[geo] database = 'missing.mmdb'"),
     ('clickhouse_dsn = ""', 'clickhouse_dsn = "mysql://x"', "[storage] clickhouse_dsn = 'mysql://x'"),
-    ("batch_rows = 5000", 'batch_rows = "many"', "[ingest] batch_rows = 'many' is not allowed"),
+    ("spool_budget_mb = 2048", 'spool_budget_mb = "lots"', "[ingest] spool_budget_mb = 'lots' is not allowed"),
 ])
 def test_errors_name_key_file_and_what_is_allowed(default_file: Path, old: str, new: str, expected: str) -> None:
     text = default_file.read_text()

@@ -5,22 +5,21 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from ingest.pipeline import TrackingRequest, Verdict
+from ingest.pipeline import Verdict
 from ingest.sites import Site
 from teller.runtime import Runtime
-from tests.conftest import CHROME_UA
-from tests.helpers import add_site, dropped, event_rows
+from tests.helpers import add_site, dropped, event_rows, tracking_request
 
 
 def hit(runtime: Runtime, site: Site, age: timedelta, path: str) -> None:
-    request = TrackingRequest({"idsite": str(site.site_id), "rec": "1", "url": f"https://{site.domains[0]}{path}"},
-                              CHROME_UA, "", "81.2.0.0", datetime.now(UTC) - age)
+    request = tracking_request(site, path, at=datetime.now(UTC) - age)
     assert runtime.pipeline.handle(request).verdict is Verdict.TRACKED
 
 
 def force_ttl(runtime: Runtime) -> None:
     # TTLs are applied by merges; OPTIMIZE … FINAL forces one now instead of waiting for the background merge.
     runtime.store.client().command("OPTIMIZE TABLE events FINAL")
+    runtime.store.client().command("OPTIMIZE TABLE sessions FINAL")
 
 
 def paths(runtime: Runtime, site: Site) -> list[str]:
@@ -45,8 +44,7 @@ def test_rows_expire_at_each_sites_own_retention(runtime: Runtime) -> None:
 
 def test_hits_already_past_retention_are_never_stored(runtime: Runtime) -> None:
     site = add_site(runtime, "Short", ("short.example",), retention_days=3)
-    old = TrackingRequest({"idsite": str(site.site_id), "rec": "1", "url": "https://short.example/ten-days"},
-                          CHROME_UA, "", "81.2.0.0", datetime.now(UTC) - timedelta(days=10))
+    old = tracking_request(site, "/ten-days", at=datetime.now(UTC) - timedelta(days=10))
     assert runtime.pipeline.handle(old).verdict is Verdict.EXCLUDED
     hit(runtime, site, timedelta(hours=1), "/recent")
     assert paths(runtime, site) == ["/recent"]

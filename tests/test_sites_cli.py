@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import TrackingRequest
 from ingest.store import Store
 from teller.cli import main
 from teller.runtime import Runtime
-from tests.conftest import CHROME_UA
-from tests.helpers import event_rows
+from tests.helpers import event_rows, tracking_request
 
 COMMANDS = [[], ["init"], ["serve"], ["migrate"], ["demo"], ["snippet"], ["site"], ["site", "add"], ["site", "list"],
             ["site", "update"], ["site", "delete"]]
@@ -75,10 +72,8 @@ def test_site_delete_removes_its_data_and_keeps_others(runtime: Runtime, config_
     gone = runtime.registry.add("Gone", ["gone.example"], "UTC", 30)
     runtime.sites.invalidate()
     for site in (keep, gone):
-        runtime.pipeline.handle(TrackingRequest(
-            {"idsite": str(site.site_id), "rec": "1", "url": f"https://{site.domains[0]}/"}, CHROME_UA, "",
-            "81.2.0.0", datetime.now(UTC)))
-    runtime.writer.wait_until_written()
+        runtime.pipeline.handle(tracking_request(site))
+    runtime.drain()
     assert run(config_path, "site", "delete", str(gone.site_id), "--yes") == 0
     assert event_rows(runtime, gone) == []
     assert len(event_rows(runtime, keep)) == 1

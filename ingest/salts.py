@@ -1,0 +1,59 @@
+"""The daily salt behind cookieless visitor ids: one random value per site and site-local day.
+
+Salts live in ClickHouse (shared by every Teller node) with a TTL that deletes each one two days after its day.
+Once a salt is gone nobody can recompute that day's ids, so cookieless visitors cannot be linked across days.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+from ingest.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class SaltBook:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._salts: dict[tuple[int, date], bytes] = {}
+        self._lock = threading.Lock()
+
+    def salt(self, site_id: int, day: date) -> bytes:
+        key = (site_id, day)
+        salt = self._salts.get(key)
+        if salt is None:
+            with self._lock:
+                salt = self._salts.get(key) or self._load_or_create(site_id, day)
+                self._salts[key] = salt
+                self._forget_before(day - timedelta(days=2))
+        return salt
+
+    def _read(self, site_id: int, day: date) -> bytes | None:
+        rows = self.store.client().query(
+            "SELECT salt FROM cookieless_salts FINAL WHERE site_id = {site:UInt32} AND day = {day:Date}",
+            parameters={"site": site_id, "day": day}).result_rows
+        return bytes.fromhex(rows[0][0]) if rows else None
+
+    def _load_or_create(self, site_id: int, day: date) -> bytes:
+        try:
+            existing = self._read(site_id, day)
+            if existing is not None:
+                return existing
+            self.store.client().insert("cookieless_salts", [[site_id, day, secrets.token_hex(32), datetime.now(UTC)]],
+                                       column_names=["site_id", "day", "salt", "created_at"])
+            # Read back: when two nodes race, the newest write wins for both after this read.
+            stored = self._read(site_id, day)
+            if stored is not None:
+                return stored
+        except Exception:
+            log.warning("ClickHouse unreachable for the cookieless salt of site %d; using a salt held in memory",
+                        site_id)
+        return secrets.token_bytes(32)
+
+    def _forget_before(self, oldest: date) -> None:
+        for key in [key for key in self._salts if key[1] < oldest]:
+            del self._salts[key]

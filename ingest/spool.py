@@ -1,0 +1,292 @@
+"""The write-ahead spool: a hit is acknowledged only once its rows are on local disk.
+
+Rows are appended as lines to the open segment file; a committer thread writes what is pending and fsyncs at
+most every `commit_interval` seconds (group commit), then wakes the requests waiting for it. A segment is
+sealed (renamed *.seg) after `segment_seconds` or `segment_bytes`; the shipper moves sealed segments into
+ClickHouse and deletes them only after ClickHouse confirmed them. At start-up an open segment left by a crash
+is cut at its last complete line and sealed, so every acknowledged hit is shipped.
+
+Line format: `<crc32 hex> <json>\\n`, where json is a list of [table code, row values]. Only masked,
+enriched rows are written here: the spool never holds a full client address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+OPEN_SUFFIX = ".open"
+SEALED_SUFFIX = ".seg"
+Record = tuple[str, Sequence[Any]]
+
+
+class SpoolFull(Exception):
+    """The spool holds its whole disk budget: ClickHouse is down or slow for too long."""
+
+
+def encode_line(records: Sequence[Record]) -> bytes:
+    payload = json.dumps(records, separators=(",", ":"), default=str).encode("utf-8")
+    return b"%08x " % zlib.crc32(payload) + payload + b"\n"
+
+
+def decode_lines(data: bytes) -> tuple[list[list[Any]], int]:
+    """The records of every complete, intact line, and the byte length those lines cover."""
+    records: list[list[Any]] = []
+    good = 0
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b" ":
+            break
+        payload = line[9:-1]
+        try:
+            if int(line[:8], 16) != zlib.crc32(payload):
+                break
+            records.extend(json.loads(payload))
+        except ValueError:
+            break
+        good += len(line)
+    return records, good
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolStats:
+    segments: int
+    bytes: int
+    oldest_age_seconds: float
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    def __init__(self, directory: Path, budget_bytes: int, commit_interval: float = 0.02,
+                 segment_seconds: float = 1.0, segment_bytes: int = 8 << 20) -> None:
+        self.directory = directory
+        self.budget_bytes = budget_bytes
+        self.commit_interval = commit_interval
+        self.segment_seconds = segment_seconds
+        self.segment_bytes = segment_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._cond = threading.Condition()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._appended = 0  # ticket of the newest appended line
+        self._committed = 0  # tickets up to here are on disk
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._stopping = False
+        self._seal_requested = False
+        self._sealed_listeners: list[threading.Event] = []
+        self._sequence = self._recover()
+        self._bytes_on_disk = sum(path.stat().st_size for path in self.sealed_segments())
+        self._file: Any = None
+        self._file_bytes = 0
+        self._opened_at = 0.0
+        self._thread = threading.Thread(target=self._run, name="teller-spool", daemon=True)
+        self._thread.start()
+
+    # Recovery ---------------------------------------------------------------------------------------------
+
+    def _recover(self) -> int:
+        """Seal segments a crash left open, cut at their last intact line; returns the next sequence number."""
+        highest = 0
+        for path in sorted(self.directory.iterdir()):
+            if path.suffix not in (OPEN_SUFFIX, SEALED_SUFFIX):
+                continue
+            highest = max(highest, int(path.stem))
+            if path.suffix == OPEN_SUFFIX:
+                data = path.read_bytes()
+                _, good = decode_lines(data)
+                if good == 0:
+                    path.unlink()
+                    continue
+                if good < len(data):
+                    log.warning("spool segment %s: dropped %d bytes of a line that was never acknowledged",
+                                path.name, len(data) - good)
+                    with path.open("r+b") as handle:
+                        handle.truncate(good)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                path.rename(path.with_suffix(SEALED_SUFFIX))
+        _fsync_directory(self.directory)
+        return highest + 1
+
+    # Producers --------------------------------------------------------------------------------------------
+
+    def append(self, records: Sequence[Record]) -> int:
+        """Queue one hit's records; returns a ticket to wait on. Raises SpoolFull past the disk budget."""
+        line = encode_line(records)
+        with self._cond:
+            if self._bytes_on_disk + self._file_bytes + self._pending_bytes + len(line) > self.budget_bytes:
+                raise SpoolFull(f"spool budget of {self.budget_bytes} bytes is used up")
+            self._pending.append(line)
+            self._pending_bytes += len(line)
+            self._appended += 1
+            if len(self._pending) == 1:
+                self._cond.notify()
+            return self._appended
+
+    def has_room(self, margin: int = 64 << 10) -> bool:
+        with self._cond:
+            return self._bytes_on_disk + self._file_bytes + self._pending_bytes + margin <= self.budget_bytes
+
+    async def committed(self, ticket: int) -> None:
+        """Return once the line with this ticket is fsynced."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            if ticket <= self._committed:
+                return
+            self._waiters.append((ticket, loop, future))
+        await future
+
+    def wait_committed(self, ticket: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._committed < ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"spool line {ticket} not committed after {timeout} s")
+                self._cond.wait(remaining)
+
+    def seal_now(self) -> None:
+        """Commit what is pending and seal the open segment (tests, the demo loader, shutdown)."""
+        if not self._thread.is_alive():
+            return  # closed: close() already committed and sealed everything
+        with self._cond:
+            ticket = self._appended
+            self._seal_requested = True
+            self._cond.notify_all()
+        self.wait_committed(ticket)
+        with self._cond:
+            while self._seal_requested:
+                self._cond.wait(1)
+
+    # Consumers (the shipper) ------------------------------------------------------------------------------
+
+    def sealed_segments(self) -> list[Path]:
+        return sorted(self.directory.glob("*" + SEALED_SUFFIX))
+
+    def add_sealed_listener(self, event: threading.Event) -> None:
+        self._sealed_listeners.append(event)
+
+    def remove_segment(self, path: Path) -> None:
+        size = path.stat().st_size
+        path.unlink()
+        with self._cond:
+            self._bytes_on_disk -= size
+
+    def stats(self) -> SpoolStats:
+        segments = self.sealed_segments()
+        oldest = 0.0
+        if segments:
+            try:
+                oldest = max(0.0, time.time() - segments[0].stat().st_mtime)
+            except FileNotFoundError:
+                oldest = 0.0
+        with self._cond:
+            open_bytes = self._file_bytes + self._pending_bytes
+            if self._file is not None:
+                oldest = max(oldest, time.monotonic() - self._opened_at)
+            return SpoolStats(len(segments) + (1 if self._file is not None else 0),
+                              self._bytes_on_disk + open_bytes, oldest)
+
+    # The committer thread ---------------------------------------------------------------------------------
+
+    def _open_segment(self) -> None:
+        path = self.directory / f"{self._sequence:012d}{OPEN_SUFFIX}"
+        self._sequence += 1
+        self._file = path.open("ab")
+        self._file_bytes = 0
+        self._opened_at = time.monotonic()
+        _fsync_directory(self.directory)
+
+    def _seal(self) -> None:
+        if self._file is None:
+            return
+        path = Path(self._file.name)
+        self._file.close()
+        self._file = None
+        os.replace(path, path.with_suffix(SEALED_SUFFIX))
+        _fsync_directory(self.directory)
+        with self._cond:
+            self._bytes_on_disk += self._file_bytes
+            self._file_bytes = 0
+        for listener in self._sealed_listeners:
+            listener.set()
+
+    def _run(self) -> None:
+        last_commit = 0.0
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping and not self._seal_requested:
+                    if self._file is not None and time.monotonic() - self._opened_at >= self.segment_seconds:
+                        break
+                    timeout = self.segment_seconds if self._file is None else max(
+                        0.001, self.segment_seconds - (time.monotonic() - self._opened_at))
+                    self._cond.wait(timeout)
+            # Group commit: let more lines gather until commit_interval has passed since the last fsync.
+            delay = self.commit_interval - (time.monotonic() - last_commit)
+            if delay > 0 and not self._stopping:
+                time.sleep(delay)
+            with self._cond:
+                lines, self._pending, self._pending_bytes = self._pending, [], 0
+                ticket = self._appended
+                seal_requested = self._seal_requested
+                stopping = self._stopping
+            if lines:
+                if self._file is None:
+                    self._open_segment()
+                data = b"".join(lines)
+                self._file.write(data)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                last_commit = time.monotonic()
+                with self._cond:
+                    self._file_bytes += len(data)
+            self._mark_committed(ticket)
+            if self._file is not None and (seal_requested or stopping
+                                           or self._file_bytes >= self.segment_bytes
+                                           or time.monotonic() - self._opened_at >= self.segment_seconds):
+                self._seal()
+            with self._cond:
+                if seal_requested:
+                    self._seal_requested = False
+                    self._cond.notify_all()
+                if stopping and not self._pending:
+                    return
+
+    def _mark_committed(self, ticket: int) -> None:
+        with self._cond:
+            self._committed = max(self._committed, ticket)
+            ready = [waiter for waiter in self._waiters if waiter[0] <= self._committed]
+            self._waiters = [waiter for waiter in self._waiters if waiter[0] > self._committed]
+            self._cond.notify_all()
+        for _, loop, future in ready:
+            loop.call_soon_threadsafe(_resolve, future)
+
+    def close(self) -> None:
+        """Commit and seal everything pending; the shipper ships it now or at the next start."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
