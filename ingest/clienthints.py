@@ -123,19 +123,23 @@ _SF_PARAM = re.compile(rf";\s*([a-z*][a-z0-9_.*-]*)(?:=({_SF_STRING}|[^,;\s]*))?
 
 def _unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
+        text = text[1:-1]
+        return re.sub(r"\\(.)", r"\1", text) if "\\" in text else text
     return text
 
 
 def _sf_list(value: str) -> list[tuple[str, dict[str, str]]]:
     """Items of a structured-field list with their parameters; stops quietly at the first syntax error."""
     items: list[tuple[str, dict[str, str]]] = []
+    if not value:
+        return items
     position, text = 0, value[:MAX_HINTS_LENGTH]
     while position < len(text) and len(items) < _MAX_BRANDS:
         match = _SF_ITEM.match(text, position)
         if match is None or match.end() == position:
             break
-        params = {name: _unquote(raw or "") for name, raw in _SF_PARAM.findall(match.group("params"))}
+        raw_params = match.group("params")
+        params = {name: _unquote(raw) for name, raw in _SF_PARAM.findall(raw_params)} if raw_params else {}
         items.append((_unquote(match.group("item")), params))
         position = match.end()
     return items
@@ -168,15 +172,41 @@ def _from_headers(headers: Mapping[str, str]) -> ClientHints:
     )
 
 
+_HINT_HEADERS = (
+    "sec-ch-ua",
+    "sec-ch-ua-full-version-list",
+    "sec-ch-ua-platform",
+    "sec-ch-ua-platform-version",
+    "sec-ch-ua-model",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-form-factors",
+)
+_CACHEABLE = 1500  # total characters; real hints are a few hundred, so only junk skips the cache
+
+
 def hints_from(uadata_param: str, headers: Mapping[str, str]) -> ClientHints:
     """Client hints from Matomo's ``uadata`` JSON, completed (or replaced, when it is absent, empty, ``{}`` or
-    junk) by the ``Sec-CH-UA*`` headers. `headers` keys are lower-case."""
+    junk) by the ``Sec-CH-UA*`` headers. `headers` keys are lower-case. Results for small inputs are cached:
+    real traffic repeats a few hundred combinations."""
+    values = tuple(headers.get(name) or "" for name in _HINT_HEADERS)
+    uadata_param = uadata_param or ""
+    if len(uadata_param) + sum(map(len, values)) <= _CACHEABLE:
+        return _hints_cached(uadata_param, values)
+    return _hints(uadata_param, values)
+
+
+@lru_cache(maxsize=4096)
+def _hints_cached(uadata_param: str, values: tuple[str, ...]) -> ClientHints:
+    return _hints(uadata_param, values)
+
+
+def _hints(uadata_param: str, values: tuple[str, ...]) -> ClientHints:
     try:
-        from_param = _from_uadata(uadata_param or "")
+        from_param = _from_uadata(uadata_param)
     except Exception:  # belt and braces: junk must never break ingestion
         from_param = EMPTY
     try:
-        from_headers = _from_headers(headers)
+        from_headers = _from_headers(dict(zip(_HINT_HEADERS, values, strict=True)))
     except Exception:
         from_headers = EMPTY
     if not from_param:
@@ -271,6 +301,11 @@ def refine(info: UserAgentInfo, hints: ClientHints) -> UserAgentInfo:
     """`info` corrected by the client hints: OS and version, browser and major version, device type."""
     if info.is_bot or not hints:
         return info
+    return _refine(info, hints)
+
+
+@lru_cache(maxsize=4096)
+def _refine(info: UserAgentInfo, hints: ClientHints) -> UserAgentInfo:
     changes: dict[str, str] = {}
 
     os_name = _PLATFORM_OS.get(hints.platform.lower(), "") if hints.platform else ""

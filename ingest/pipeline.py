@@ -141,7 +141,8 @@ class Pipeline:
 
         keep_bots = params.get("bots") == "1"
         reason = bot_reason(request.user_agent, request.headers)
-        if reason is not None and not keep_bots:
+        # bots=1 keeps a bot's hit (flagged); a prefetch is never a view, whoever asks (Matomo checks it last).
+        if reason is not None and (not keep_bots or reason == "prefetch"):
             return self._drop(site, local_day, reason)
         if site.excluded_user_agents and excluded_by_user_agent(request.user_agent, site.excluded_user_agents):
             return self._drop(site, local_day, "excluded_user_agent")
@@ -162,7 +163,8 @@ class Pipeline:
             location = self.geo.locate_uncached(request.address.unmasked_text())
         else:
             location = self.geo.locate(masked)
-        hints = hints_from(params.get("uadata", ""), request.headers)
+        # With the `ua` parameter (server-side tracking) the Sec-CH-UA headers describe the sender, not the visitor.
+        hints = hints_from(params.get("uadata", ""), {} if params.get("ua") else request.headers)
         agent = refine(parse_user_agent(request.user_agent), hints)
         device = device_detail(request.user_agent, hints)
         try:

@@ -131,6 +131,8 @@ class Spool:
         """Queue one hit's records; returns a ticket to wait on. Raises SpoolFull past the disk budget."""
         line = encode_line(records)
         with self._cond:
+            if self._stopping:
+                raise SpoolFull("the spool is closed: Teller is shutting down")
             if self._bytes_on_disk + self._file_bytes + self._pending_bytes + len(line) > self.budget_bytes:
                 raise SpoolFull(f"spool budget of {self.budget_bytes} bytes is used up")
             self._pending.append(line)
@@ -142,6 +144,8 @@ class Spool:
 
     def has_room(self, margin: int = 64 << 10) -> bool:
         with self._cond:
+            if self._stopping:
+                return False
             return self._bytes_on_disk + self._file_bytes + self._pending_bytes + margin <= self.budget_bytes
 
     async def committed(self, ticket: int) -> None:

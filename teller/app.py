@@ -76,7 +76,8 @@ def readiness_endpoint(runtime: Runtime) -> Callable[[Request], Response]:
     return ready
 
 
-def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None) -> ASGIApp:
+def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
+              on_shutdown: Callable[[], None] | None = None) -> ASGIApp:
     """The whole application, wrapped so the client address is masked before any of it (error handlers and
     Starlette's own middleware included) sees the request."""
     tracking = TrackingEndpoint(runtime.pipeline)
@@ -90,7 +91,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None) -> A
         if on_ready is not None:
             on_ready()
         yield
-        runtime.stop_ingest()  # commit and ship what is spooled before the process exits
+        if on_shutdown is not None:
+            on_shutdown()
 
     routes = [
         Route("/matomo.php", tracking.handle, methods=tracking_methods),

@@ -230,7 +230,8 @@ def serve(settings: Settings, runtime: Any, site: Site | None) -> int:
     def ready() -> None:
         print(banner(settings, site), flush=True)
 
-    app = build_app(runtime, on_ready=ready)
+    # On shutdown the spool is committed and shipped before the process exits.
+    app = build_app(runtime, on_ready=ready, on_shutdown=runtime.stop_ingest)
     write_pidfile(settings, f"http://{settings.server.host}:{settings.server.port}".replace("0.0.0.0", "127.0.0.1"))
     try:
         # access_log off and proxy_headers off: Teller masks addresses itself and logs none of them.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 
 import crawleruseragents
 import pytest
@@ -235,16 +234,10 @@ def test_crawler_matcher_agrees_with_the_package_on_all_its_examples() -> None:
         assert is_listed_crawler(user_agent) == crawleruseragents.is_crawler(user_agent)
 
 
-def test_crawler_check_stays_cheap_for_unique_user_agents() -> None:
-    agents = [HUMANS["chrome_windows"].replace("131.0.0.0", f"131.0.{n}.{n % 97}") for n in range(2000)]
-    started = time.perf_counter()
-    for user_agent in agents:
-        is_listed_crawler(user_agent)
-    per_call = (time.perf_counter() - started) / len(agents)
-    assert per_call < 500e-6  # ~20 us measured; the package's own is_crawler takes ~200-350 us
-    started = time.perf_counter()
-    is_listed_crawler("Mozilla/5.0 " + "a" * 100_000)  # capped at MAX_USER_AGENT_LENGTH
-    assert time.perf_counter() - started < 0.05
+def test_huge_user_agents_are_cut_before_matching() -> None:
+    # Cost per unique user agent is measured in bench/enrichment_costs.py, not asserted here.
+    assert is_listed_crawler("Mozilla/5.0 " + "a" * 100_000) is False
+    assert is_listed_crawler("a" * 100_000 + " Googlebot/2.1") is False  # past the cap, never read
 
 
 @pytest.mark.parametrize(
