@@ -43,7 +43,9 @@ def needles() -> list[bytes]:
 
 
 def test_full_client_ip_is_written_nowhere(tmp_path: Path) -> None:
-    server = TellerServer(tmp_path, {"trusted = []": 'trusted = ["127.0.0.1/32"]'}).start()
+    # Long spool segments: the hits are still in the spool's files while the data directory is searched.
+    server = TellerServer(tmp_path, {"trusted = []": 'trusted = ["127.0.0.1/32"]',
+                                     "segment_seconds = 0.1": "segment_seconds = 60"}).start()
     try:
         site = json.loads(server.cli("site", "list", "--json") or "[]")
         assert site == []
@@ -59,14 +61,20 @@ def test_full_client_ip_is_written_nowhere(tmp_path: Path) -> None:
             assert request(server.url + "matomo.php", headers, data=b"\xff" * 300) < 500
             assert request(server.url + "no/such/page", headers) == 404
             assert request(server.url + "sites/1?period=nonsense", headers) == 400
-        assert server.wait_for_pageviews(1, 2)
+        spooled = b"".join(path.read_bytes() for path in (server.data_dir / "spool").iterdir())
+        assert b"81.204.0.0" in spooled and b"2a02:a440:1234::" in spooled  # the search can see the spool
+        assert [(where, needle) for needle in needles() for where in ("spool",) if needle in spooled] == []
     finally:
-        server.stop()
+        server.stop()  # ships the spool into ClickHouse
 
+    assert list((server.data_dir / "spool").iterdir()) == []
     dump = subprocess.run([sys.executable, "-m", "tests.dump_tables", str(server.config)], cwd=REPO,
                           capture_output=True, check=True, timeout=120).stdout
     # The search can see addresses: the masked ones are in the events table.
     assert b"81.204.0.0" in dump and b"2a02:a440:1234::" in dump
+    assert dump.count(b"81.204.0.0") >= 2  # the event and its visit
+    events = dump.split(b"== events\n", 1)[1].split(b"\n== ", 1)[0].splitlines()
+    assert len(events) - 1 == 2  # a header line and the two page views (one per visitor)
 
     written = {"server logs": server.logs(), "all tables": dump}
     for path in sorted(server.data_dir.rglob("*")):
