@@ -39,5 +39,6 @@ class MaskClientAddress:
         scope = dict(scope)
         scope["client"] = (address.masked(self.ipv4_mask_bytes, self.ipv6_prefix_bits), 0)
         scope[CLIENT_ADDRESS_KEY] = address
-        scope["headers"] = [(name, value) for name, value in headers if name not in _FORWARDING_HEADERS]
+        if any(name in _FORWARDING_HEADERS for name, _ in headers):
+            scope["headers"] = [(name, value) for name, value in headers if name not in _FORWARDING_HEADERS]
         await self.app(scope, receive, send)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from collector.client_ip import CLIENT_ADDRESS_KEY
 from ingest.ipmask import ClientAddress
@@ -28,19 +29,18 @@ BANNER = "This resource is part of Teller, a Matomo-compatible analytics server.
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _cors_headers(request: Request) -> dict[str, str]:
+def _cors_headers(method: str, headers: dict[str, str]) -> dict[str, str]:
     # Matomo answers non-GET requests with the caller's origin and credentials allowed, because matomo.js
     # sends XHR with withCredentials (core/Tracker/Response.php).
-    if request.method == "GET":
+    if method == "GET":
         return {}
-    return {"Access-Control-Allow-Origin": request.headers.get("origin", "*"),
-            "Access-Control-Allow-Credentials": "true"}
+    return {"Access-Control-Allow-Origin": headers.get("origin", "*"), "Access-Control-Allow-Credentials": "true"}
 
 
-async def _read_params(request: Request) -> dict[str, str] | None:
+async def _read_params(request: Request, headers: dict[str, str]) -> dict[str, str] | None:
     body = b""
     if request.method == "POST":
-        declared = request.headers.get("content-length", "")
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return None
         async for chunk in request.stream():
@@ -50,36 +50,52 @@ async def _read_params(request: Request) -> dict[str, str] | None:
     params: dict[str, str] = {}
     if body:
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    params.update(parse_qsl(request.url.query, keep_blank_values=True))  # the query wins
+    query = request.scope["query_string"].decode("latin-1")
+    params.update(parse_qsl(query, keep_blank_values=True))  # the query wins
     return {key[:100]: value[:MAX_PARAM_LENGTH] for key, value in params.items()}
+
+
+# The answers to nearly every tracking request; Response objects can be sent any number of times.
+ACK_NO_CONTENT = Response(status_code=204, headers=NO_STORE)
+ACK_IMAGE = Response(TRANSPARENT_GIF, media_type="image/gif", headers=NO_STORE)
+
+
+TRACKING_PATHS = frozenset({"/matomo.php", "/piwik.php"})
 
 
 class TrackingEndpoint:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The endpoint as a plain ASGI app: the hottest path skips the router and middleware stack."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def handle(self, request: Request) -> Response:
-        cors = _cors_headers(request)
+        # Header names in ASGI are lower-case already; a plain dict is all the pipeline needs.
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
+        cors = _cors_headers(request.method, headers)
         if request.method == "OPTIONS":
             return Response(status_code=204, headers={"Access-Control-Allow-Methods": "GET, POST",
                                                        "Access-Control-Allow-Headers": "*",
                                                        "Access-Control-Allow-Origin": "*"})
-        params = await _read_params(request)
+        params = await _read_params(request, headers)
         if params is None:
             return PlainTextResponse("Request body too large.\n", status_code=413, headers=cors)
         if not params:
             # Matomo shows a banner for a bare GET and 400 for a POST that carried nothing.
             status = 200 if request.method == "GET" else 400
             return PlainTextResponse(BANNER, status_code=status, headers=cors | NO_STORE)
-        if not params.get("url") and not params.get("urlref") and request.headers.get("referer"):
+        if not params.get("url") and not params.get("urlref") and headers.get("referer"):
             # Image tracker mode: a bare <img> hit reports the page through the Referer header.
-            params["url"] = request.headers["referer"]
+            params["url"] = headers["referer"]
         hit = TrackingRequest(
             params=params,
-            user_agent=params.get("ua") or request.headers.get("user-agent", ""),
+            user_agent=params.get("ua") or headers.get("user-agent", ""),
             address=request.scope.get(CLIENT_ADDRESS_KEY) or ClientAddress(None),
             received_at=datetime.now(UTC),
-            headers=dict(request.headers),
+            headers=headers,
         )
         outcome = self.pipeline.handle(hit)
         if outcome.ticket:
@@ -91,5 +107,5 @@ class TrackingEndpoint:
             return PlainTextResponse("Teller is overloaded; retry later.\n", status_code=503,
                                      headers=cors | NO_STORE | {"Retry-After": "5"})
         if params.get("send_image") == "0":
-            return Response(status_code=204, headers=cors | NO_STORE)
-        return Response(TRANSPARENT_GIF, media_type="image/gif", headers=cors | NO_STORE)
+            return Response(status_code=204, headers=cors | NO_STORE) if cors else ACK_NO_CONTENT
+        return Response(TRANSPARENT_GIF, media_type="image/gif", headers=cors | NO_STORE) if cors else ACK_IMAGE

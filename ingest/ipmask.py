@@ -18,11 +18,12 @@ def mask_address(address: IPAddress, ipv4_mask_bytes: int, ipv6_prefix_bits: int
     `ipv6_prefix_bits` bits of an IPv6 one. IPv4-mapped IPv6 addresses are masked as IPv4."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    # Integer arithmetic: building ip_network objects cost more than the rest of the request's masking.
     if isinstance(address, ipaddress.IPv4Address):
-        network = ipaddress.IPv4Network((int(address), 32 - 8 * ipv4_mask_bytes), strict=False)
-    else:
-        network = ipaddress.IPv6Network((int(address), ipv6_prefix_bits), strict=False)
-    return str(network.network_address)
+        keep = 0xFFFFFFFF ^ ((1 << (8 * ipv4_mask_bytes)) - 1)
+        return str(ipaddress.IPv4Address(int(address) & keep))
+    keep = ((1 << ipv6_prefix_bits) - 1) << (128 - ipv6_prefix_bits)
+    return str(ipaddress.IPv6Address(int(address) & keep))
 
 
 def _parse(text: str) -> IPAddress | None:

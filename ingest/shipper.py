@@ -13,11 +13,10 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
 
 from ingest.spool import Spool, decode_lines
 from ingest.store import Store
-from ingest.tables import DROPS, TABLES
+from ingest.tables import TABLES
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
@@ -84,34 +83,26 @@ class Shipper:
         return shipped
 
     def _ship(self, segment: Path) -> None:
-        records, good = decode_lines(segment.read_bytes())
+        encoded, good = decode_lines(segment.read_bytes())
         if good < segment.stat().st_size:
             log.error("spool segment %s is damaged after byte %d; shipping the intact part", segment.name, good)
-        rows: dict[str, list[list[Any]]] = defaultdict(list)
-        for code, values in records:
-            rows[code].append(values)
+        rows: dict[str, list[bytes]] = defaultdict(list)
+        for code, row in encoded:
+            rows[code].append(row)
         client = self.store.client()
         started = time.monotonic()
         total = 0
         for code, table_rows in rows.items():
             spec = TABLES[code]
-            decoded = [spec.decode(values) for values in table_rows]
-            if spec is DROPS:
-                decoded = _sum_drops(decoded)
-            client.insert(spec.name, decoded, column_names=list(spec.columns),
-                          settings={"insert_deduplication_token": f"{segment.stem}:{spec.name}"})
-            self.rows_shipped[spec.name] += len(decoded)
-            total += len(decoded)
+            # ClickHouse parses the rows itself (JSONCompactEachRow): no per-value work in Python, so shipping
+            # hardly competes with the request path for the interpreter.
+            client.raw_insert(spec.name, list(spec.columns), insert_block=b"\n".join(table_rows),
+                              fmt="JSONCompactEachRow",
+                              settings={"insert_deduplication_token": f"{segment.stem}:{spec.name}"})
+            self.rows_shipped[spec.name] += len(table_rows)
+            total += len(table_rows)
         self.insert_seconds += time.monotonic() - started
         self.batches += 1
         self.last_batch_rows = total
         self.healthy = True
         self.spool.remove_segment(segment)
-
-
-def _sum_drops(rows: list[list[Any]]) -> list[list[Any]]:
-    """Drop counters arrive one per dropped hit; ClickHouse needs one row per site, day and reason."""
-    totals: Counter[tuple[Any, Any, Any]] = Counter()
-    for site_id, day, reason, hits in rows:
-        totals[(site_id, day, reason)] += hits
-    return [[site_id, day, reason, hits] for (site_id, day, reason), hits in totals.items()]

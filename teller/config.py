@@ -122,7 +122,7 @@ database = ""
 [ingest]
 # A hit is acknowledged once it is in the write-ahead spool on disk; the spool fsyncs at most this often
 # (group commit), so a hit waits at most about this long for its answer.
-fsync_interval_ms = 20
+fsync_interval_ms = 5
 # Spool segments are closed after this many seconds or this size and shipped to ClickHouse as one batch.
 segment_seconds = 1.0
 segment_max_mb = 16
@@ -291,7 +291,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise reader.fail("geo", "database", geo_text, "the path of an existing City .mmdb file")
 
     ingest = IngestSettings(
-        fsync_interval_ms=reader.integer("ingest", "fsync_interval_ms", 20, lambda v: 1 <= v <= 1000, "1 to 1000"),
+        fsync_interval_ms=reader.integer("ingest", "fsync_interval_ms", 5, lambda v: 1 <= v <= 1000, "1 to 1000"),
         segment_seconds=reader.number("ingest", "segment_seconds", 1.0, lambda v: 0.05 <= v <= 60, "0.05 to 60"),
         segment_max_mb=reader.integer("ingest", "segment_max_mb", 16, lambda v: 1 <= v <= 1024, "1 to 1024"),
         spool_budget_mb=reader.integer("ingest", "spool_budget_mb", 2048, lambda v: v >= 16, "at least 16"),

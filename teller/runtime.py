@@ -91,7 +91,9 @@ class Runtime:
             log.info("resumed %d open visits", resumed)
         shipper.start()
         geo = GeoLocator(settings.geo_database)
-        pipeline = Pipeline(sites, geo, spool, visits, SaltBook(store), settings.secret_key)
+        salts = SaltBook(store)
+        salts.warm(registry.list())
+        pipeline = Pipeline(sites, geo, spool, visits, salts, settings.secret_key)
         return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, StatsQueries(store))
 
     def drain(self, timeout: float = 60) -> None:

@@ -64,7 +64,7 @@ def test_send_image_0_answers_204_and_post_form_body_works(runtime: Runtime, htt
                      data=PAGEVIEW | {"idsite": str(site.site_id), "url": "https://shop.example/body"},
                      headers={"User-Agent": CHROME_UA})
     assert both.status_code == 200
-    assert [row["pathname"] for row in event_rows(runtime, site)] == ["/fietsen", "/b", "/query"]
+    assert sorted(row["pathname"] for row in event_rows(runtime, site)) == ["/b", "/fietsen", "/query"]
 
 
 def test_unknown_site_is_answered_400(runtime: Runtime, http: TestClient) -> None:

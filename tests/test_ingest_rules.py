@@ -109,7 +109,8 @@ def test_frozen_user_agents_are_corrected_by_client_hints(runtime: Runtime, http
     uadata = json.dumps({"platform": "Android", "platformVersion": "14.0.0", "model": "Pixel 8", "mobile": True,
                          "fullVersionList": [{"brand": "Google Chrome", "version": "131.0.6778.81"}]})
     track(http, site.site_id, {"User-Agent": android_ua}, url=f"https://{SITE_DOMAIN}/android", uadata=uadata)
-    windows, android = event_rows(runtime, site)
+    rows = {row["pathname"]: row for row in event_rows(runtime, site)}
+    windows, android = rows["/windows"], rows["/android"]
     assert (windows["os"], windows["os_version"], windows["browser"], windows["browser_version"]) == (
         "Windows", "11", "Chrome", "131")
     assert (android["os"], android["os_version"], android["device_type"]) == ("Android", "14", "smartphone")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,8 +38,9 @@ def test_a_ticket_is_committed_only_once_the_line_is_on_disk(tmp_path: Path) -> 
 
         asyncio.run(asyncio.wait_for(wait_all(), timeout=10))
         [open_segment] = list(tmp_path.glob("*.open"))
-        records, _ = decode_lines(open_segment.read_bytes())
-        assert [values[EVENTS.columns.index("pathname")] for _, values in records] == [f"/{i}" for i in range(50)]
+        rows, _ = decode_lines(open_segment.read_bytes())
+        pathname = EVENTS.columns.index("pathname")
+        assert [json.loads(row)[pathname] for _, row in rows] == [f"/{i}" for i in range(50)]
     finally:
         spool.close()
     assert list(tmp_path.glob("*.open")) == [] and len(list(tmp_path.glob("*.seg"))) == 1
