@@ -32,7 +32,8 @@ def render_snippet(base_url: str, site_id: int) -> str:
 
 
 def tracker_script() -> bytes:
-    return files("collector").joinpath("static/teller.js").read_bytes()
+    # The minified build of static/teller.js (node collector/static/build.mjs); the readable source sits beside it.
+    return files("collector").joinpath("static/teller.min.js").read_bytes()
 
 
 class TrackerScriptEndpoint:

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 from dashboards.periods import PeriodError
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
+from ingest.numbers import whole_number
 from ingest.sites import Site, SiteRegistry
 
 
@@ -18,9 +19,10 @@ def error(status: int, reason: str) -> JSONResponse:
 
 def site_from_path(registry: SiteRegistry, request: Request) -> Site | JSONResponse:
     text = request.path_params["site_id"]
-    if not text.isdigit() or len(text) > 9:
+    site_id = whole_number(text, limit=2**32 - 1)
+    if site_id is None:
         return error(400, f"site id {text[:20]!r} is not a number")
-    site = registry.get(int(text))
+    site = registry.get(site_id)
     return site if site is not None else error(404, f"no site with id {text}")
 
 

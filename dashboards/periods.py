@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MAX_RANGE_DAYS = 3700
+# Dates outside these years are junk for web analytics, and near date.max the UTC bounds overflow.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2200, 12, 31)
 RELATIVE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
 PERIODS = ("today", "yesterday", *RELATIVE_DAYS, "custom")
 
@@ -43,9 +46,12 @@ class DateRange:
 
 def _parse_date(name: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise PeriodError(f"{name}={value!r} is not a date like 2026-01-31") from None
+    if not EARLIEST <= day <= LATEST:
+        raise PeriodError(f"{name}={value!r} is outside {EARLIEST} to {LATEST}")
+    return day
 
 
 def parse_range(query: Mapping[str, str], zone: ZoneInfo, now: datetime) -> DateRange:

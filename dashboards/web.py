@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from dashboards.periods import PERIODS, PeriodError
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
+from ingest.numbers import whole_number
 from ingest.sites import SiteRegistry
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,7 +47,8 @@ class DashboardPages:
 
     async def site(self, request: Request) -> Response:
         text = request.path_params["site_id"]
-        site = await run_in_threadpool(self.registry.get, int(text)) if text.isdigit() and len(text) < 10 else None
+        site_id = whole_number(text, limit=2**32 - 1)
+        site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
             return self.render("error.html", status=404, message=f"There is no site with id {text}.")
         query = dict(request.query_params)

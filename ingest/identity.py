@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import date
 
 HEX16_LENGTH = 16
@@ -19,11 +20,13 @@ class InvalidVisitorId(ValueError):
     """`cid` must be exactly 16 hexadecimal characters (Matomo answers 400 otherwise)."""
 
 
+_HEX16 = re.compile(r"[0-9a-fA-F]{16}")
+
+
 def _hex16(value: str) -> int | None:
-    try:
-        return int(value[:HEX16_LENGTH], 16) if len(value) >= HEX16_LENGTH else None
-    except ValueError:
-        return None
+    # Only plain hex digits: int(x, 16) would also take "+…", "0x…" and underscores.
+    head = value[:HEX16_LENGTH]
+    return int(head, 16) if _HEX16.fullmatch(head) else None
 
 
 def visitor_id(params: dict[str, str], site_id: int, local_day: date, masked_ip: str, user_agent: str,

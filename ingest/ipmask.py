@@ -16,8 +16,11 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 def mask_address(address: IPAddress, ipv4_mask_bytes: int, ipv6_prefix_bits: int) -> str:
     """Zero the last `ipv4_mask_bytes` bytes of an IPv4 address (Matomo's mask) or keep the first
     `ipv6_prefix_bits` bits of an IPv6 one. IPv4-mapped IPv6 addresses are masked as IPv4."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv4-mapped and 6to4 addresses carry a whole IPv4 address inside the kept prefix: mask that instead.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
     # Integer arithmetic: building ip_network objects cost more than the rest of the request's masking.
     if isinstance(address, ipaddress.IPv4Address):
         keep = 0xFFFFFFFF ^ ((1 << (8 * ipv4_mask_bytes)) - 1)
@@ -39,12 +42,16 @@ def _parse(text: str) -> IPAddress | None:
 
 
 def _forwarded_chain(headers: Sequence[tuple[bytes, bytes]]) -> list[str]:
-    """Addresses from X-Forwarded-For and Forwarded, nearest hop last."""
+    """Addresses from X-Forwarded-For, or from Forwarded when there is no X-Forwarded-For; nearest hop last.
+
+    Only one header is read: a proxy that maintains X-Forwarded-For passes a client's own Forwarded header on
+    untouched, and mixing the two would let the client choose its address."""
+    forwarded_for = [value for name, value in headers if name == b"x-forwarded-for"]
+    if forwarded_for:
+        return [part for value in forwarded_for for part in value.decode("latin-1").split(",") if part.strip()]
     chain: list[str] = []
     for name, value in headers:
-        if name == b"x-forwarded-for":
-            chain.extend(part for part in value.decode("latin-1").split(",") if part.strip())
-        elif name == b"forwarded":
+        if name == b"forwarded":
             for element in value.decode("latin-1").split(","):
                 for pair in element.split(";"):
                     key, _, val = pair.strip().partition("=")

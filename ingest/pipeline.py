@@ -17,15 +17,17 @@ from enum import Enum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from ingest.actions import describe
 from ingest.bots import bot_reason, excluded_by_user_agent, is_referrer_spam
 from ingest.clienthints import device_detail, hints_from, refine
 from ingest.geo import GeoLocator
 from ingest.identity import InvalidVisitorId, visitor_id
 from ingest.ipmask import ClientAddress
+from ingest.numbers import whole_number
 from ingest.referrers import classify_referrer, clean_url
 from ingest.salts import SaltBook
 from ingest.sites import Site, SiteCache
-from ingest.spool import Record, Spool, SpoolFull
+from ingest.spool import Spool, SpoolFull
 from ingest.tables import DROPS, EVENTS
 from ingest.useragent import parse_user_agent
 from ingest.visits import Hit, VisitTracker
@@ -83,21 +85,8 @@ def _language(params: Mapping[str, str], headers: Mapping[str, str]) -> str:
 
 
 def _local_hour(params: Mapping[str, str]) -> int:
-    hour = params.get("h", "")
-    return int(hour) if hour.isdigit() and int(hour) < 24 else -1
-
-
-def _kind(params: Mapping[str, str]) -> str:
-    # Matomo's priority (core/Tracker/Action.php): download > outlink > event > page view; ping is a heartbeat.
-    if params.get("ping") == "1":
-        return "ping"
-    if params.get("download"):
-        return "download"
-    if params.get("link"):
-        return "outlink"
-    if params.get("e_c") and params.get("e_a"):
-        return "event"
-    return "pageview"
+    hour = whole_number(params.get("h", ""), limit=23)
+    return -1 if hour is None else hour
 
 
 class Pipeline:
@@ -121,7 +110,8 @@ class Pipeline:
     def handle(self, request: TrackingRequest) -> Outcome:
         params = request.params
         site_text = params.get("idsite", "")
-        site = self.sites.get(int(site_text)) if site_text.isdigit() and len(site_text) < 10 else None
+        site_id = whole_number(site_text, limit=2**32 - 1)
+        site = self.sites.get(site_id) if site_id is not None else None
         if site is None:
             self.outcomes["unknown_site"] += 1
             return Outcome(Verdict.INVALID, f"idsite {site_text[:20]!r} is not a site of this Teller")
@@ -187,27 +177,27 @@ class Pipeline:
             "screen_size": screen if _SCREEN.match(screen) else "", "language": _language(params, request.headers),
             "retention_days": site.retention_days,
         }
-        kind = _kind(params)
+        action = describe(params, page)
+        kind = action.kind
         stored_url = clean_url(page.geturl(), site.excluded_params)
         pathname = page.path or "/"
-        visit_id, records = self.visits.record(site.site_id, visitor, Hit(
+        visit_id, records, advance_visit = self.visits.record(site.site_id, visitor, Hit(
             at=at, local_day=local_day, kind=kind, page=pathname, force_new=params.get("new_visit") == "1",
             timeout_seconds=site.visit_timeout_minutes * 60, attributes=attributes))
         if visit_id is None:
             return self._drop(site, local_day, "ping_without_visit")
         if kind != "ping":
-            event = {**attributes, "site_id": site.site_id, "ts": at, "name": kind, "visitor_id": visitor,
+            event = {**attributes, **action.fields, "site_id": site.site_id, "ts": at, "name": kind,
+                     "visitor_id": visitor,
                      "visit_id": visit_id, "pageview_id": params.get("pv_id", "")[:6], "pathname": pathname,
                      "url": stored_url, "title": params.get("action_name", "")[:MAX_TITLE_LENGTH],
                      "local_hour": _local_hour(params), "is_bot": int(reason is not None)}
             records.append((EVENTS.code, [event[column] for column in EVENTS.columns]))
-        return self._spool(records)
-
-    def _spool(self, records: list[Record]) -> Outcome:
         try:
             ticket = self.spool.append(records)
-        except SpoolFull:
+        except SpoolFull as error:
             self.outcomes["overloaded"] += 1
-            return Outcome(Verdict.OVERLOADED, "the spool is full")
+            return Outcome(Verdict.OVERLOADED, str(error))
+        advance_visit()  # only now: the rows that move the visit on are safely queued
         self.outcomes["tracked"] += 1
         return Outcome(Verdict.TRACKED, "tracked", ticket)

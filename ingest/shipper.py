@@ -83,7 +83,7 @@ class Shipper:
         return shipped
 
     def _ship(self, segment: Path) -> None:
-        encoded, good = decode_lines(segment.read_bytes())
+        encoded, good, columns = decode_lines(segment.read_bytes())
         if good < segment.stat().st_size:
             log.error("spool segment %s is damaged after byte %d; shipping the intact part", segment.name, good)
         rows: dict[str, list[bytes]] = defaultdict(list)
@@ -96,7 +96,7 @@ class Shipper:
             spec = TABLES[code]
             # ClickHouse parses the rows itself (JSONCompactEachRow): no per-value work in Python, so shipping
             # hardly competes with the request path for the interpreter.
-            client.raw_insert(spec.name, list(spec.columns), insert_block=b"\n".join(table_rows),
+            client.raw_insert(spec.name, columns.get(code, list(spec.columns)), insert_block=b"\n".join(table_rows),
                               fmt="JSONCompactEachRow",
                               settings={"insert_deduplication_token": f"{segment.stem}:{spec.name}"})
             self.rows_shipped[spec.name] += len(table_rows)

@@ -8,6 +8,7 @@ never waits on a query.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.store import Store
+
+log = logging.getLogger(__name__)
 
 # A host name (optionally "*." for every subdomain); ports and schemes are not part of a site's domain.
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -262,6 +265,15 @@ class SiteCache:
         if time.monotonic() - self._loaded_at > self.max_age_seconds:
             with self._lock:
                 if time.monotonic() - self._loaded_at > self.max_age_seconds:
-                    self._sites = {site.site_id: site for site in self.registry.list()}
-                    self._loaded_at = time.monotonic()
+                    self._reload()
         return self._sites.get(site_id)
+
+    def _reload(self) -> None:
+        try:
+            self._sites = {site.site_id: site for site in self.registry.list()}
+        except Exception:
+            # ClickHouse away: keep serving the sites we know (hits go to the spool) and try again later,
+            # instead of turning every hit into an error and every request into a query.
+            log.warning("cannot refresh the site list from ClickHouse; using the %d sites loaded before",
+                        len(self._sites))
+        self._loaded_at = time.monotonic()

@@ -16,9 +16,11 @@ a full client address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 import zlib
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from ingest.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ EncodedRow = tuple[str, bytes]  # (table code, JSON array)
 
 
 class SpoolFull(Exception):
-    """The spool holds its whole disk budget: ClickHouse is down or slow for too long."""
+    """The spool cannot take a hit: its disk budget is used up, it is closed, or its disk failed."""
 
 
 def _json_value(value: Any) -> Any:
@@ -58,11 +62,27 @@ def encode_line(records: Sequence[Record]) -> bytes:
     return b"%08x " % zlib.crc32(payload) + payload + b"\n"
 
 
-def decode_lines(data: bytes) -> tuple[list[EncodedRow], int]:
-    """The rows of every complete, intact line, and the byte length those lines cover."""
+def segment_header() -> bytes:
+    """The first line of every segment: the columns its rows are written in, per table code. Segments left in
+    the spool across an upgrade that added columns are then still shipped, with the columns they have."""
+    return b"#" + json.dumps({code: list(spec.columns) for code, spec in TABLES.items()}).encode() + b"\n"
+
+
+def decode_lines(data: bytes) -> tuple[list[EncodedRow], int, dict[str, list[str]]]:
+    """The rows of every complete, intact line, the byte length those lines cover, and the segment's columns
+    (the current ones for a segment without a header)."""
     rows: list[EncodedRow] = []
     good = 0
-    for line in data.splitlines(keepends=True):
+    columns = {code: list(spec.columns) for code, spec in TABLES.items()}
+    lines = data.splitlines(keepends=True)
+    if lines and lines[0].startswith(b"#") and lines[0].endswith(b"\n"):
+        try:
+            columns = json.loads(lines[0][1:])
+        except ValueError:
+            return rows, 0, columns
+        good = len(lines[0])
+        lines = lines[1:]
+    for line in lines:
         if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b" ":
             break
         payload = line[9:-1]
@@ -73,7 +93,7 @@ def decode_lines(data: bytes) -> tuple[list[EncodedRow], int]:
             break
         rows.extend((part[:1].decode(), part[1:]) for part in payload.split(ROW_SEPARATOR))
         good += len(line)
-    return rows, good
+    return rows, good, columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +127,11 @@ class Spool:
         self._committed = 0  # tickets up to here are on disk
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._stopping = False
+        self._broken = ""  # why the committer stopped, when the disk failed it
         self._seal_requested = False
         self._sealed_listeners: list[threading.Event] = []
         self._sequence = self._recover()
+        self._run_id = secrets.token_hex(4)
         self._bytes_on_disk = sum(path.stat().st_size for path in self.sealed_segments())
         self._file: Any = None
         self._file_bytes = 0
@@ -121,15 +143,13 @@ class Spool:
 
     def _recover(self) -> int:
         """Seal segments a crash left open, cut at their last intact line; returns the next sequence number."""
-        highest = 0
         for path in sorted(self.directory.iterdir()):
             if path.suffix not in (OPEN_SUFFIX, SEALED_SUFFIX):
                 continue
-            highest = max(highest, int(path.stem))
             if path.suffix == OPEN_SUFFIX:
                 data = path.read_bytes()
-                _, good = decode_lines(data)
-                if good == 0:
+                rows, good, _ = decode_lines(data)
+                if not rows:
                     path.unlink()
                     continue
                 if good < len(data):
@@ -141,7 +161,7 @@ class Spool:
                         os.fsync(handle.fileno())
                 path.rename(path.with_suffix(SEALED_SUFFIX))
         _fsync_directory(self.directory)
-        return highest + 1
+        return 0
 
     # Producers --------------------------------------------------------------------------------------------
 
@@ -149,30 +169,36 @@ class Spool:
         """Queue one hit's records; returns a ticket to wait on. Raises SpoolFull past the disk budget."""
         line = encode_line(records)
         with self._cond:
-            if self._stopping:
-                raise SpoolFull("the spool is closed: Teller is shutting down")
+            if self._stopping or self._broken:
+                raise SpoolFull(self._broken or "the spool is closed: Teller is shutting down")
             if self._bytes_on_disk + self._file_bytes + self._pending_bytes + len(line) > self.budget_bytes:
                 raise SpoolFull(f"spool budget of {self.budget_bytes} bytes is used up")
             self._pending.append(line)
             self._pending_bytes += len(line)
             self._appended += 1
             if len(self._pending) == 1:
-                self._cond.notify()
+                self._cond.notify_all()  # the committer, not another waiter on this condition, must wake
             return self._appended
 
     def has_room(self, margin: int = 64 << 10) -> bool:
         with self._cond:
-            if self._stopping:
+            if self._stopping or self._broken:
                 return False
             return self._bytes_on_disk + self._file_bytes + self._pending_bytes + margin <= self.budget_bytes
 
+    @property
+    def broken(self) -> str:
+        return self._broken
+
     async def committed(self, ticket: int) -> None:
-        """Return once the line with this ticket is fsynced."""
+        """Return once the line with this ticket is fsynced; raises SpoolFull if the disk failed it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             if ticket <= self._committed:
                 return
+            if self._broken:
+                raise SpoolFull(self._broken)
             self._waiters.append((ticket, loop, future))
         await future
 
@@ -180,6 +206,8 @@ class Spool:
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._committed < ticket:
+                if self._broken:
+                    raise SpoolFull(self._broken)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"spool line {ticket} not committed after {timeout} s")
@@ -230,10 +258,14 @@ class Spool:
     # The committer thread ---------------------------------------------------------------------------------
 
     def _open_segment(self) -> None:
-        path = self.directory / f"{self._sequence:012d}{OPEN_SUFFIX}"
+        # The name is the shipment's deduplication token, so it must never repeat, not even after a restart with
+        # an empty spool: nanoseconds since the epoch (names sort by age) plus this run's random id.
         self._sequence += 1
+        path = self.directory / f"{time.time_ns():020d}-{self._run_id}-{self._sequence:06d}{OPEN_SUFFIX}"
         self._file = path.open("ab")
-        self._file_bytes = 0
+        header = segment_header()
+        self._file.write(header)  # fsynced with the segment's first commit
+        self._file_bytes = len(header)
         self._opened_at = time.monotonic()
         _fsync_directory(self.directory)
 
@@ -252,6 +284,21 @@ class Spool:
             listener.set()
 
     def _run(self) -> None:
+        try:
+            self._commit_loop()
+        except Exception as error:
+            # A failing disk (full, read-only, I/O error): nothing more can be acknowledged. Every waiting request
+            # and every later one gets SpoolFull (HTTP 503) instead of waiting forever; /readyz reports it.
+            log.exception("the spool cannot write to %s; Teller answers 503 until it is restarted", self.directory)
+            with self._cond:
+                self._broken = f"the spool cannot write to disk ({type(error).__name__}: {error})"
+                waiters, self._waiters = self._waiters, []
+                self._cond.notify_all()
+            for _, loop, future in waiters:
+                with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                    loop.call_soon_threadsafe(_fail, future, SpoolFull(self._broken))
+
+    def _commit_loop(self) -> None:
         last_commit = 0.0
         while True:
             with self._cond:
@@ -312,6 +359,11 @@ class Spool:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join()
+
+
+def _fail(future: asyncio.Future[None], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 def _resolve(futures: list[asyncio.Future[None]]) -> None:

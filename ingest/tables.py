@@ -12,6 +12,14 @@ class TableSpec:
     columns: tuple[str, ...]
 
 
+# What an action carries besides the page: event, site search, goal and ecommerce, content, custom data, timings.
+_ACTION = (
+    "target_url", "event_category", "event_action", "event_name", "event_value", "search_keyword",
+    "search_category", "search_count", "goal_id", "revenue", "order_id", "order_subtotal", "order_tax",
+    "order_shipping", "order_discount", "ecommerce_items", "content_name", "content_piece", "content_target",
+    "content_interaction", "custom_dimensions", "custom_variables", "user_id", "pf_network", "pf_server",
+    "pf_transfer", "pf_dom_processing", "pf_dom_completion", "pf_onload",
+)
 _ORIGIN = (
     "referrer", "referrer_host", "referrer_type", "referrer_name", "referrer_keyword",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
@@ -25,7 +33,7 @@ EVENTS = TableSpec(
     code="e",
     name="events",
     columns=("site_id", "ts", "name", "visitor_id", "visit_id", "pageview_id", "hostname", "pathname", "url",
-             "title", *_ORIGIN, *_CLIENT, "local_hour", "is_bot", "retention_days"),
+             "title", *_ACTION, *_ORIGIN, *_CLIENT, "local_hour", "is_bot", "retention_days"),
 
 )
 

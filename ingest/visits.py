@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,6 +46,10 @@ class _OpenVisit:
     local_day: date
 
 
+def _nothing() -> None:
+    return None
+
+
 def _row_values(row: Mapping[str, Any], sign: int) -> list[Any]:
     return [sign if column == "sign" else row[column] for column in SESSIONS.columns]
 
@@ -59,22 +63,37 @@ class VisitTracker:
     def __len__(self) -> int:
         return len(self._open)
 
-    def record(self, site_id: int, visitor_id: int, hit: Hit) -> tuple[int | None, list[Record]]:
-        """The visit id for this hit and the session rows to write; (None, []) for a ping without a visit."""
+    def record(self, site_id: int, visitor_id: int, hit: Hit) -> tuple[int | None, list[Record], Callable[[], None]]:
+        """The visit id for this hit, the session rows to write, and a function that makes the new visit state
+        current. The caller applies it only once the rows are safely spooled: a hit that fails after this call
+        must leave the visit as it was, or a later -1 row would cancel a row that was never written."""
         seen = hit.at.timestamp()
         key = (site_id, visitor_id)
         with self._lock:
             current = self._open.get(key)
             if current is not None and self._continues(current, hit, seen):
-                return current.row["visit_id"], self._update(current, hit, seen)
+                old, new = current.row, self._updated(current.row, hit)
+
+                def advance() -> None:
+                    with self._lock:
+                        current.row = new
+                        current.last_seen = max(current.last_seen, seen)
+                        self._newest = max(self._newest, seen)
+
+                return old["visit_id"], [(SESSIONS.code, _row_values(old, -1)), (SESSIONS.code, _row_values(new, 1))], \
+                    advance
             if hit.kind == "ping":
-                return None, []  # a heartbeat never creates a visit
+                return None, [], _nothing  # a heartbeat never creates a visit
             row = self._new_row(site_id, visitor_id, hit)
-            self._open[key] = _OpenVisit(row, seen, hit.local_day)
-            self._newest = max(self._newest, seen)
-            if len(self._open) > MAX_OPEN_VISITS:
-                self._prune(hit.timeout_seconds)
-            return row["visit_id"], [(SESSIONS.code, _row_values(row, 1))]
+
+            def open_visit() -> None:
+                with self._lock:
+                    self._open[key] = _OpenVisit(row, seen, hit.local_day)
+                    self._newest = max(self._newest, seen)
+                    if len(self._open) > MAX_OPEN_VISITS:
+                        self._prune(hit.timeout_seconds)
+
+            return row["visit_id"], [(SESSIONS.code, _row_values(row, 1))], open_visit
 
     @staticmethod
     def _continues(current: _OpenVisit, hit: Hit, seen: float) -> bool:
@@ -94,13 +113,13 @@ class VisitTracker:
                    pageviews=int(is_pageview), events=int(not is_pageview), duration=0, is_bounce=1)
         return row
 
-    def _update(self, current: _OpenVisit, hit: Hit, seen: float) -> list[Record]:
-        old = current.row
+    @staticmethod
+    def _updated(old: dict[str, Any], hit: Hit) -> dict[str, Any]:
         new = dict(old)
         new["version"] = old["version"] + 1
-        if seen > current.last_seen:
-            new["last_seen"] = hit.at
-            current.last_seen = seen
+        new["last_seen"] = max(old["last_seen"], hit.at)
+        # A site's retention applies to every new version of the row, also when it changed mid-visit.
+        new["retention_days"] = hit.attributes.get("retention_days", old["retention_days"])
         new["duration"] = max(0, int((new["last_seen"] - new["start"]).total_seconds()))
         if hit.kind == "pageview":
             new["pageviews"] = old["pageviews"] + 1
@@ -113,9 +132,7 @@ class VisitTracker:
             for column in ("referrer", "referrer_host", *CAMPAIGN_FIELDS, "utm_source", "utm_medium", "utm_campaign",
                            "utm_term", "utm_content"):
                 new[column] = hit.attributes.get(column, "")
-        current.row = new
-        self._newest = max(self._newest, seen)
-        return [(SESSIONS.code, _row_values(old, -1)), (SESSIONS.code, _row_values(new, 1))]
+        return new
 
     def _prune(self, timeout_seconds: int) -> None:
         horizon = self._newest - timeout_seconds

@@ -77,6 +77,9 @@ class RemoteAdmin:
             except ValueError:
                 reason = ""
             raise AdminError(reason or f"the server answered {error.code}") from None
+        except (urllib.error.URLError, OSError) as error:
+            raise AdminError(f"cannot reach the Teller server at {self.base_url} ({error}); if it is not "
+                             f"running, remove the stale pidfile in the data directory") from None
 
     def list_sites(self) -> list[Site]:
         return [Site.from_json(item) for item in self._call("GET", "/api/admin/sites")["sites"]]

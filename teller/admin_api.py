@@ -44,6 +44,9 @@ class AdminApi:
                 return error(400, f"unknown field {key!r}; allowed: {', '.join(_FIELDS)}")
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 return error(400, f"{key} must be a {kind.__name__}")
+        for key in ("domains", "excluded_ips", "excluded_user_agents", "excluded_params"):
+            if key in body and not all(isinstance(item, str) for item in body[key]):
+                return error(400, f"{key} must be a list of strings")
         if "retention_days" in body and not 1 <= body["retention_days"] <= MAX_RETENTION_DAYS:
             return error(400, f"retention_days must be 1 to {MAX_RETENTION_DAYS}")
         missing = [key for key in ("name", "domains", "timezone", "retention_days") if key not in body]

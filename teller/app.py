@@ -67,8 +67,10 @@ def readiness_endpoint(runtime: Runtime) -> Callable[[Request], Response]:
         problems = []
         if not runtime.spool.has_room():
             problems.append("the spool is full")
+        if runtime.spool.broken:
+            problems.append("the spool cannot write to disk")
         if not runtime.shipper.healthy:
-            problems.append(f"ClickHouse: {runtime.shipper.last_error}")
+            problems.append("ClickHouse refused the last shipment (details in the log)")
         if problems:
             return PlainTextResponse("not ready: " + "; ".join(problems) + "\n", status_code=503)
         return PlainTextResponse("ready\n")

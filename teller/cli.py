@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from clickhouse_connect.driver.exceptions import Error as ClickHouseError
+
 from collector.snippet import render_snippet
 from ingest.migrations import migrate
 from ingest.sites import Site, SiteError, SiteRegistry
@@ -25,6 +27,7 @@ from teller.admin import (
 )
 from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
 from teller.durations import parse_days
+from teller.runtime import site_defaults
 
 log = logging.getLogger("teller")
 
@@ -50,12 +53,12 @@ def with_admin(settings: Settings, action: Callable[[Admin], Any]) -> Any:
     store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
     try:
         migrate(store)
-        return action(LocalAdmin(SiteRegistry(store)))
+        return action(LocalAdmin(SiteRegistry(store, defaults=site_defaults(settings))))
     finally:
         store.close()
 
 
-def retention_days(text: str | None, settings: Settings) -> int | None:
+def retention_days(text: str | None) -> int | None:
     if text is None:
         return None
     try:
@@ -143,7 +146,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_site_add(args: argparse.Namespace) -> int:
     settings = settings_for(args)
-    days = retention_days(args.retention, settings) or settings.privacy.default_retention_days
+    days = retention_days(args.retention) or settings.privacy.default_retention_days
     site = with_admin(settings, lambda admin: admin.add_site(args.name, args.domain, args.timezone, days,
                                                              **setting_changes(args)))
     print("Added site:")
@@ -172,7 +175,7 @@ def cmd_site_update(args: argparse.Namespace) -> int:
         changes["domains"] = args.domain
     if args.timezone is not None:
         changes["timezone"] = args.timezone
-    days = retention_days(args.retention, settings)
+    days = retention_days(args.retention)
     if days is not None:
         changes["retention_days"] = days
     changes |= setting_changes(args)
@@ -235,8 +238,9 @@ def serve(settings: Settings, runtime: Any, site: Site | None) -> int:
     write_pidfile(settings, f"http://{settings.server.host}:{settings.server.port}".replace("0.0.0.0", "127.0.0.1"))
     try:
         # access_log off and proxy_headers off: Teller masks addresses itself and logs none of them.
+        # ws="none": Teller has no WebSocket route, and uvicorn would log a refused one with the full address.
         uvicorn.run(app, host=settings.server.host, port=settings.server.port, access_log=False,
-                    proxy_headers=False, server_header=False, log_level=settings.log_level)
+                    proxy_headers=False, server_header=False, ws="none", log_level=settings.log_level)
     finally:
         remove_pidfile(settings)
         runtime.close()
@@ -361,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"teller: config error: {error}", file=sys.stderr)
     except (CliError, AdminError, SiteError) as error:
         print(f"teller: {error}", file=sys.stderr)
+    except ClickHouseError as error:
+        print(f"teller: ClickHouse: {str(error).splitlines()[0][:500]}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     return 2

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.numbers import whole_number
 from teller.durations import parse_days
 
 DEFAULT_CONFIG_NAME = "teller.toml"
@@ -228,9 +229,10 @@ def _resolve(base: Path, value: str) -> Path:
 
 def _parse_listen(reader: _Reader, value: str) -> tuple[str, int]:
     host, sep, port_text = value.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    port = whole_number(port_text, limit=65535)
+    if not sep or not host or not port:
         raise reader.fail("server", "listen", value, 'host:port, e.g. "127.0.0.1:8000"')
-    return host.strip("[]"), int(port_text)
+    return host.strip("[]"), port
 
 
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:

@@ -40,8 +40,9 @@ def site_defaults(settings: Settings) -> dict[str, Any]:
 def open_visits(store: Store, sites: SiteCache) -> tuple[list[dict[str, Any]], Any]:
     """Visits whose last hit is recent enough to continue, as stored (+1 rows after collapsing)."""
     since = datetime.now(UTC).replace(tzinfo=None) - RESUME_WINDOW
+    # Oldest first, so a visitor's most recent visit is the one resumed.
     result = store.client().query("SELECT * FROM sessions FINAL WHERE last_seen >= {since:DateTime('UTC')} "
-                                  "AND sign = 1", parameters={"since": since})
+                                  "AND sign = 1 ORDER BY last_seen", parameters={"since": since})
     rows = []
     for values in result.result_rows:
         row = dict(zip(result.column_names, values, strict=True))
@@ -82,9 +83,14 @@ class Runtime:
                       commit_interval=ingest.fsync_interval_ms / 1000, segment_seconds=ingest.segment_seconds,
                       segment_bytes=ingest.segment_max_mb << 20)
         shipper = Shipper(spool, store)
-        replayed = shipper.ship_pending()
-        if replayed:
-            log.info("shipped %d spool segments left by the previous run", replayed)
+        try:
+            replayed = shipper.ship_pending()
+            if replayed:
+                log.info("shipped %d spool segments left by the previous run", replayed)
+        except Exception as error:
+            # Start anyway: the segments stay on disk and the shipper keeps retrying.
+            log.warning("could not ship the spool left by the previous run yet (%s); retrying in the background",
+                        error)
         visits = VisitTracker()
         resumed = visits.resume(*open_visits(store, sites))
         if resumed:

@@ -111,6 +111,9 @@ def test_junk_never_gets_a_500(runtime: Runtime, http: TestClient) -> None:
         f"/matomo.php?idsite={site.site_id}&rec=1&url=http://[::1",
         f"/matomo.php?idsite={site.site_id}&rec=1&url=https://shop.example/&h=99&res=" + "9" * 40,
         f"/matomo.php?idsite={site.site_id}&rec=1&url=https://shop.example/&cid=nothex",
+        "/matomo.php?idsite=%C2%B2&rec=1&url=https://shop.example/",  # "²" is a digit to str.isdigit()
+        f"/matomo.php?idsite={site.site_id}&rec=1&url=https://shop.example/&h=%C2%B2&search_count=%C2%B2",
+        f"/matomo.php?idsite={site.site_id}&rec=1&url=https://shop.example/&idgoal=%C2%B2&_id=+123456789abcdef0",
     ]
     for path in junk:
         assert http.get(path, headers={"User-Agent": CHROME_UA}).status_code < 500, path
@@ -135,6 +138,9 @@ def test_stats_api_answers_400_with_a_json_reason(runtime: Runtime, http: TestCl
         assert response.json()["error"]
     assert http.get("/api/v1/sites/12345/summary").status_code == 404
     assert http.get("/api/v1/sites/x/summary").status_code == 400
+    assert http.get("/api/v1/sites/%C2%B2/summary").json()["error"]
+    far = http.get(f"/api/v1/sites/{site.site_id}/summary?period=custom&from=9999-12-30&to=9999-12-31")
+    assert far.status_code == 400 and "outside" in far.json()["error"]
 
 
 def test_tracker_script_and_dashboard_page_are_served(runtime: Runtime, http: TestClient) -> None:

@@ -42,3 +42,14 @@ def test_trusted_proxy_chain_is_read_right_to_left() -> None:
     assert str(client_address("::1", forwarded, TRUSTED)) == "2001:db8::7"
     assert client_address("10.0.0.2", headers(x_forwarded_for="garbage"), TRUSTED) is None
     assert str(client_address("10.0.0.2", [], TRUSTED)) == "10.0.0.2"
+
+
+def test_addresses_carrying_an_ipv4_address_are_masked_as_ipv4() -> None:
+    # 6to4 (2002:AABB:CCDD::/48) holds the whole IPv4 address inside the kept /48.
+    assert mask_address(ipaddress.ip_address("2002:cb00:7107::1"), 2, 48) == "203.0.0.0"
+
+
+def test_only_one_forwarding_header_is_read() -> None:
+    # The proxy maintains X-Forwarded-For; a client-sent Forwarded header must not be able to win.
+    spoofed = headers(x_forwarded_for="198.51.100.23", forwarded="for=203.0.113.99")
+    assert str(client_address("10.0.0.2", spoofed, TRUSTED)) == "198.51.100.23"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from ingest.actions import describe
 from ingest.migrations import migrate
 from ingest.shipper import Shipper
 from ingest.spool import Spool, SpoolFull, decode_lines
@@ -19,6 +22,7 @@ from ingest.tables import DROPS, EVENTS
 
 def event(site_id: int, path: str) -> tuple[str, list[object]]:
     values: dict[str, object] = {column: "" for column in EVENTS.columns}
+    values |= describe({}, urlsplit("https://shop.example/")).fields  # typed defaults of the action columns
     values |= {"site_id": site_id, "ts": datetime.now(UTC), "name": "pageview", "visitor_id": 1, "visit_id": 1,
                "pathname": path, "local_hour": -1, "is_bot": 0, "retention_days": 30}
     return EVENTS.code, [values[column] for column in EVENTS.columns]
@@ -38,7 +42,8 @@ def test_a_ticket_is_committed_only_once_the_line_is_on_disk(tmp_path: Path) -> 
 
         asyncio.run(asyncio.wait_for(wait_all(), timeout=10))
         [open_segment] = list(tmp_path.glob("*.open"))
-        rows, _ = decode_lines(open_segment.read_bytes())
+        rows, _, columns = decode_lines(open_segment.read_bytes())
+        assert columns["e"] == list(EVENTS.columns)
         pathname = EVENTS.columns.index("pathname")
         assert [json.loads(row)[pathname] for _, row in rows] == [f"/{i}" for i in range(50)]
     finally:
@@ -63,7 +68,7 @@ def test_recovery_seals_open_segments_and_cuts_a_torn_last_line(tmp_path: Path) 
     recovered = Spool(crashed, budget_bytes=1 << 20)
     try:
         [sealed] = recovered.sealed_segments()
-        records, good = decode_lines(sealed.read_bytes())
+        records, good, _ = decode_lines(sealed.read_bytes())
         assert good == sealed.stat().st_size
         assert len(records) == 2
     finally:
@@ -99,4 +104,55 @@ def test_shipping_a_segment_twice_stores_its_rows_once(tmp_path: Path, store: St
     assert stored_paths(store) == ["/one", "/two"]
     drops = store.client().query("SELECT sum(hits) FROM dropped_hits").result_rows[0][0]
     assert drops == 2
+    spool.close()
+
+
+def test_segment_names_never_repeat_across_restarts(tmp_path: Path, store: Store) -> None:
+    # The name is the ClickHouse deduplication token: a repeat after a restart would silently drop new hits.
+    migrate(store)
+    for run, path in enumerate(("/first-run", "/second-run")):
+        spool = Spool(tmp_path / "spool", budget_bytes=1 << 20, segment_seconds=60)
+        spool.append([event(1, path)])
+        spool.seal_now()
+        assert Shipper(spool, store).ship_pending() == 1
+        spool.close()
+        assert list((tmp_path / "spool").iterdir()) == [], run  # shipped and deleted: a clean restart
+    assert stored_paths(store) == ["/first-run", "/second-run"]
+
+
+def test_a_failing_disk_fails_waiting_requests_instead_of_hanging(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    spool = Spool(tmp_path, budget_bytes=1 << 20, segment_seconds=60)
+    monkeypatch.setattr("ingest.spool.os.fsync", full_disk)
+    ticket = spool.append([event(1, "/lost")])
+
+    async def wait() -> None:
+        await asyncio.wait_for(spool.committed(ticket), timeout=10)
+
+    with pytest.raises(SpoolFull, match="cannot write to disk"):
+        asyncio.run(wait())
+    assert not spool.has_room()
+    with pytest.raises(SpoolFull):
+        spool.append([event(1, "/later")])
+    spool.close()
+
+
+def test_a_segment_written_before_a_schema_change_still_ships(tmp_path: Path, store: Store) -> None:
+    migrate(store)
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    # An older Teller's segment: its events had no user_id column yet.
+    old_columns = [column for column in EVENTS.columns if column != "user_id"]
+    _, values = event(1, "/from-an-older-version")
+    row = dict(zip(EVENTS.columns, values, strict=True))
+    payload = b"e" + json.dumps([row[column] for column in old_columns], default=str).encode()
+    line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
+    header = b"#" + json.dumps({"e": old_columns}).encode() + b"\n"
+    (spool_dir / "00000000000000000001-old-000001.seg").write_bytes(header + line)
+    spool = Spool(spool_dir, budget_bytes=1 << 20)
+    assert Shipper(spool, store).ship_pending() == 1
+    assert stored_paths(store) == ["/from-an-older-version"]
     spool.close()

@@ -16,8 +16,9 @@ DIRECT = {"referrer_type": "direct"}
 
 def hit(tracker: VisitTracker, at: datetime, page: str = "/", visitor: int = 7, kind: str = "pageview",
         force_new: bool = False, timeout: int = 1800, **attributes: Any) -> tuple[int | None, list[dict[str, Any]]]:
-    visit, records = tracker.record(1, visitor, Hit(at, at.astimezone(AMSTERDAM).date(), kind, page, force_new,
-                                                    timeout, DIRECT | attributes))
+    visit, records, advance = tracker.record(1, visitor, Hit(at, at.astimezone(AMSTERDAM).date(), kind, page,
+                                                             force_new, timeout, DIRECT | attributes))
+    advance()  # as the pipeline does once the rows are spooled
     return visit, [dict(zip(SESSIONS.columns, values, strict=True)) for _, values in records]
 
 
@@ -83,3 +84,14 @@ def test_heartbeat_extends_a_visit_but_never_creates_one() -> None:
     pinged, [_, row] = hit(tracker, START + timedelta(seconds=75), kind="ping")
     assert pinged == visit
     assert (row["duration"], row["pageviews"], row["events"], row["is_bounce"]) == (75, 1, 0, 1)
+
+
+def test_a_hit_that_is_not_spooled_leaves_the_visit_as_it_was() -> None:
+    tracker = VisitTracker()
+    hit(tracker, START, "/landing")
+    day = START.astimezone(AMSTERDAM).date()
+    # The pipeline computed the next version but the spool refused it: it never calls advance().
+    tracker.record(1, 7, Hit(START + timedelta(seconds=30), day, "pageview", "/lost", False, 1800, DIRECT))
+    _, [cancel, row] = hit(tracker, START + timedelta(seconds=60), "/next")
+    assert cancel["version"] == 1 and cancel["exit_page"] == "/landing"  # cancels the row that was written
+    assert (row["version"], row["pageviews"], row["exit_page"]) == (2, 2, "/next")

@@ -1,0 +1,155 @@
+"""What a tracking request did, besides arriving: a page view, an event, a site search, a goal, an order...
+
+Follows Matomo's tracking parameters (core/Tracker/Request.php and Action.php, summarised in the reference):
+the kind is chosen by Matomo's priority, and every value is parsed defensively, because any field can be junk.
+The result is the action columns of an events row (ingest/tables.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import SplitResult, parse_qsl
+
+from ingest.numbers import whole_number
+
+# Matomo's default site-search parameters (plugins/SitesManager/API.php).
+SEARCH_PARAMETERS = ("q", "query", "s", "search", "searchword", "k", "keyword", "keywords")
+MAX_TEXT = 500
+MAX_DIMENSION = 250  # Matomo trims custom dimensions to 250 characters
+MAX_VARIABLE = 200  # and custom variables to 200
+MAX_ITEMS = 100
+MONEY_LIMIT = 10**15  # far inside Decimal64(2); larger amounts are junk
+ITEM_DEFAULTS = ("", "", "", 0, 1)
+_DIMENSION = re.compile(r"^dimension(\d{1,3})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: str  # pageview, event, outlink, download, site_search, goal, ecommerce_order, cart_update,
+    #            content_impression, content_interaction, ping
+    fields: dict[str, Any]  # the action columns of the events row
+
+
+def _text(params: Mapping[str, str], key: str, limit: int = MAX_TEXT) -> str:
+    return params.get(key, "").strip()[:limit]
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _money(params: Mapping[str, str], key: str) -> float:
+    number = _number(params.get(key, ""))
+    return round(number, 2) if number is not None and abs(number) < MONEY_LIMIT else 0.0
+
+
+def _integer(params: Mapping[str, str], key: str, default: int = -1, limit: int = 2**31 - 1) -> int:
+    value = whole_number(params.get(key, ""), limit)
+    return default if value is None else value
+
+
+def _items(text: str) -> str:
+    """Ecommerce items [sku, name, category, price, quantity] as normalised JSON, or "" when unusable."""
+    try:
+        items = json.loads(text) if text else []
+    except ValueError:
+        return ""
+    if not isinstance(items, list):
+        return ""
+    normalised = []
+    for item in items[:MAX_ITEMS]:
+        if not isinstance(item, list) or not item:
+            continue
+        # Missing trailing fields take matomo.js's defaults: name "", category "", price 0, quantity 1.
+        sku, name, category, price, quantity = [*item[:5], *ITEM_DEFAULTS[len(item[:5]):]]
+        price_number = _number(str(price))
+        quantity_number = _number(str(quantity))
+        normalised.append([str(sku)[:MAX_VARIABLE], str(name)[:MAX_VARIABLE],
+                           category if isinstance(category, list) else str(category)[:MAX_VARIABLE],
+                           round(price_number, 2) if price_number is not None else 0,
+                           int(quantity_number) if quantity_number is not None else 1])
+    return json.dumps(normalised, separators=(",", ":")) if normalised else ""
+
+
+def _custom_variables(params: Mapping[str, str]) -> dict[str, str]:
+    """Visit (`_cvar`) and page (`cvar`) custom variables, {"1": ["name", "value"]} → {name: value}."""
+    variables: dict[str, str] = {}
+    for key in ("_cvar", "cvar"):
+        try:
+            data = json.loads(params.get(key, "") or "{}")
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for pair in data.values():
+            if isinstance(pair, list) and len(pair) == 2:
+                variables[str(pair[0])[:MAX_VARIABLE]] = str(pair[1])[:MAX_VARIABLE]
+    return variables
+
+
+def _dimensions(params: Mapping[str, str]) -> dict[str, str]:
+    return {key: value.strip()[:MAX_DIMENSION] for key, value in params.items() if _DIMENSION.match(key)}
+
+
+def _url_search(page: SplitResult) -> str:
+    for key, value in parse_qsl(page.query):
+        if key.lower() in SEARCH_PARAMETERS and value.strip():
+            return value.strip()[:MAX_TEXT]
+    return ""
+
+
+def _kind(params: Mapping[str, str], url_search: str) -> str:
+    # Matomo's priority (core/Tracker/Action.php): download > outlink > event > content > site search > page.
+    if params.get("ping") == "1":
+        return "ping"
+    goal = whole_number(params.get("idgoal", ""))
+    if goal is not None:
+        if goal > 0:
+            return "goal"
+        return "ecommerce_order" if params.get("ec_id") else "cart_update"
+    if params.get("download"):
+        return "download"
+    if params.get("link"):
+        return "outlink"
+    if params.get("e_c") and params.get("e_a"):
+        return "event"
+    if params.get("c_n"):
+        return "content_interaction" if params.get("c_i") else "content_impression"
+    if params.get("search") or url_search:
+        return "site_search"
+    return "pageview"
+
+
+def describe(params: Mapping[str, str], page: SplitResult) -> Action:
+    url_search = "" if params.get("search") else _url_search(page)
+    kind = _kind(params, url_search)
+    event_value = _number(params.get("e_v", ""))
+    fields: dict[str, Any] = {
+        "target_url": _text(params, "download" if kind == "download" else "link", 2048),
+        "event_category": _text(params, "e_c", 250), "event_action": _text(params, "e_a", 250),
+        "event_name": _text(params, "e_n"), "event_value": event_value,
+        "search_keyword": _text(params, "search") or url_search, "search_category": _text(params, "search_cat", 250),
+        "search_count": _integer(params, "search_count"),
+        "goal_id": _integer(params, "idgoal", default=0) if kind == "goal" else 0,
+        "revenue": _money(params, "revenue"), "order_id": _text(params, "ec_id", 250),
+        "order_subtotal": _money(params, "ec_st"), "order_tax": _money(params, "ec_tx"),
+        "order_shipping": _money(params, "ec_sh"), "order_discount": _money(params, "ec_dt"),
+        "ecommerce_items": _items(params.get("ec_items", "")),
+        "content_name": _text(params, "c_n"), "content_piece": _text(params, "c_p"),
+        "content_target": _text(params, "c_t", 2048), "content_interaction": _text(params, "c_i", 100),
+        "custom_dimensions": _dimensions(params), "custom_variables": _custom_variables(params),
+        "user_id": _text(params, "uid", 200),
+        "pf_network": _integer(params, "pf_net"), "pf_server": _integer(params, "pf_srv"),
+        "pf_transfer": _integer(params, "pf_tfr"), "pf_dom_processing": _integer(params, "pf_dm1"),
+        "pf_dom_completion": _integer(params, "pf_dm2"), "pf_onload": _integer(params, "pf_onl"),
+    }
+    return Action(kind, fields)
