@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from datetime import date
 
 HEX16_LENGTH = 16
@@ -30,7 +31,8 @@ def _hex16(value: str) -> int | None:
 
 
 def visitor_id(params: dict[str, str], site_id: int, local_day: date, masked_ip: str, user_agent: str,
-               secret_key: bytes, salt: bytes, cookieless: bool = False) -> int:
+               secret_key: bytes, salt: Callable[[], bytes], cookieless: bool = False) -> int:
+    """`salt` is called only when the id falls back to the cookieless hash (it may query ClickHouse)."""
     uid = params.get("uid", "")
     if uid:
         return int(hashlib.sha1(uid.encode("utf-8")).hexdigest()[:HEX16_LENGTH], 16)  # noqa: S324 - Matomo's id
@@ -44,5 +46,5 @@ def visitor_id(params: dict[str, str], site_id: int, local_day: date, masked_ip:
     if from_cookie is not None:
         return from_cookie
     message = f"{site_id}|{local_day.isoformat()}|{masked_ip}|{user_agent}".encode()
-    digest = hmac.new(secret_key + salt, message, hashlib.blake2b).digest()
+    digest = hmac.new(secret_key + salt(), message, hashlib.blake2b).digest()
     return int.from_bytes(digest[:8], "big")

@@ -61,7 +61,9 @@ _CLIENT_COLUMNS = """
             screen_size LowCardinality(String),
             language LowCardinality(String),"""
 # Shipments carry a deduplication token; the window makes ClickHouse remember recent tokens on plain MergeTree.
-_DEDUPLICATION = "non_replicated_deduplication_window = 10000"
+# A spool segment is deleted once its insert returns, so the inserted part must be on disk by then, power loss
+# included: fsync parts and their directory (one insert per table per second makes this cheap).
+_DEDUPLICATION = "non_replicated_deduplication_window = 10000, fsync_after_insert = 1, fsync_part_directory = 1"
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sites", (

@@ -159,7 +159,7 @@ class Pipeline:
         device = device_detail(request.user_agent, hints)
         try:
             visitor = visitor_id(params, site.site_id, local_day, masked, request.user_agent, self.secret_key,
-                                 self.salts.salt(site.site_id, local_day), cookieless=site.cookieless)
+                                 lambda: self.salts.salt(site.site_id, local_day), cookieless=site.cookieless)
         except InvalidVisitorId as error:
             self.outcomes["invalid_cid"] += 1
             return Outcome(Verdict.INVALID, str(error))

@@ -44,6 +44,7 @@ class _OpenVisit:
     row: dict[str, Any]  # the current +1 row, SESSIONS columns
     last_seen: float
     local_day: date
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
 
 
 def _nothing() -> None:
@@ -88,10 +89,10 @@ class VisitTracker:
 
             def open_visit() -> None:
                 with self._lock:
-                    self._open[key] = _OpenVisit(row, seen, hit.local_day)
+                    self._open[key] = _OpenVisit(row, seen, hit.local_day, hit.timeout_seconds)
                     self._newest = max(self._newest, seen)
                     if len(self._open) > MAX_OPEN_VISITS:
-                        self._prune(hit.timeout_seconds)
+                        self._prune()
 
             return row["visit_id"], [(SESSIONS.code, _row_values(row, 1))], open_visit
 
@@ -134,9 +135,14 @@ class VisitTracker:
                 new[column] = hit.attributes.get(column, "")
         return new
 
-    def _prune(self, timeout_seconds: int) -> None:
-        horizon = self._newest - timeout_seconds
-        self._open = {key: visit for key, visit in self._open.items() if visit.last_seen >= horizon}
+    def _prune(self) -> None:
+        """Forget visits past their own site's timeout; if that is not enough, the least recent quarter too
+        (they start a new visit on their next hit), so pruning stays rare even under a flood."""
+        self._open = {key: visit for key, visit in self._open.items()
+                      if visit.last_seen + visit.timeout_seconds >= self._newest}
+        if len(self._open) > MAX_OPEN_VISITS * 3 // 4:
+            keep = sorted(self._open.items(), key=lambda item: item[1].last_seen)[len(self._open) // 4:]
+            self._open = dict(keep)
 
     def resume(self, rows: Iterable[Mapping[str, Any]], local_day_of: Any) -> int:
         """Take over visits still open at start-up (rows as stored, +1 only); returns how many."""
