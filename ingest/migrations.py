@@ -198,6 +198,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         TTL day + toIntervalDay(2)
         """,
     )),
+    Migration(6, "tracking_tokens", (
+        # Only the SHA-256 of a token is stored; the newest version of a row wins and is_deleted revokes it.
+        """
+        CREATE TABLE IF NOT EXISTS tracking_tokens (
+            token_hash String,
+            site_id UInt32,
+            label String,
+            created_at DateTime('UTC'),
+            version UInt64,
+            is_deleted UInt8
+        ) ENGINE = ReplacingMergeTree(version, is_deleted)
+        ORDER BY token_hash
+        """,
+    )),
 )
 
 

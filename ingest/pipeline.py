@@ -24,11 +24,13 @@ from ingest.geo import GeoLocator
 from ingest.identity import InvalidVisitorId, visitor_id
 from ingest.ipmask import ClientAddress
 from ingest.numbers import whole_number
+from ingest.overrides import InvalidOverride, needs_token, read_overrides
 from ingest.referrers import classify_referrer, clean_url
 from ingest.salts import SaltBook
 from ingest.sites import Site, SiteCache
 from ingest.spool import Spool, SpoolFull
 from ingest.tables import DROPS, EVENTS
+from ingest.tokens import TokenCache
 from ingest.useragent import parse_user_agent
 from ingest.visits import Hit, VisitTracker
 
@@ -91,8 +93,9 @@ def _local_hour(params: Mapping[str, str]) -> int:
 
 class Pipeline:
     def __init__(self, sites: SiteCache, geo: GeoLocator, spool: Spool, visits: VisitTracker, salts: SaltBook,
-                 secret_key: str) -> None:
+                 tokens: TokenCache, secret_key: str) -> None:
         self.sites = sites
+        self.tokens = tokens
         self.geo = geo
         self.spool = spool
         self.visits = visits
@@ -115,7 +118,19 @@ class Pipeline:
         if site is None:
             self.outcomes["unknown_site"] += 1
             return Outcome(Verdict.INVALID, f"idsite {site_text[:20]!r} is not a site of this Teller")
-        at = request.received_at
+        now = request.received_at
+        protected = needs_token(params, now)
+        if protected and not self.tokens.allows(params.get("token_auth", ""), site.site_id):
+            self.outcomes["token_required"] += 1
+            return Outcome(Verdict.INVALID, f"{', '.join(protected)} need a valid token_auth of site "
+                                            f"{site.site_id} (teller token add --site {site.site_id})")
+        try:
+            overrides = read_overrides(params, now)
+        except InvalidOverride as error:
+            self.outcomes["invalid_override"] += 1
+            return Outcome(Verdict.INVALID, str(error))
+        at = overrides.at or now
+        address = overrides.address or request.address
         local_day = at.astimezone(site.zone).date()
         if params.get("rec") != "1":
             return self._drop(site, local_day, "rec_missing")
@@ -126,7 +141,7 @@ class Pipeline:
             # Refuse before the visit state moves on, so visit rows never go out of step with what is stored.
             self.outcomes["overloaded"] += 1
             return Outcome(Verdict.OVERLOADED, "the spool is full")
-        if site.excluded_ips and request.address.in_ranges(site.excluded_ips):
+        if site.excluded_ips and address.in_ranges(site.excluded_ips):
             return self._drop(site, local_day, "excluded_ip")
 
         keep_bots = params.get("bots") == "1"
@@ -148,9 +163,11 @@ class Pipeline:
         if referrer.host and is_referrer_spam(referrer.host):
             return self._drop(site, local_day, "referrer_spam")
 
-        masked = request.address.masked(site.ipv4_mask_bytes, site.ipv6_prefix_bits)
-        if site.geo_full_ip:
-            location = self.geo.locate_uncached(request.address.unmasked_text())
+        masked = address.masked(site.ipv4_mask_bytes, site.ipv6_prefix_bits)
+        if overrides.location is not None:
+            location = overrides.location
+        elif site.geo_full_ip:
+            location = self.geo.locate_uncached(address.unmasked_text())
         else:
             location = self.geo.locate(masked)
         # With the `ua` parameter (server-side tracking) the Sec-CH-UA headers describe the sender, not the visitor.

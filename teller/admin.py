@@ -11,10 +11,13 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from ingest.sites import Site, SiteRegistry
+from ingest.tokens import TokenRegistry, TrackingToken
 from teller.config import Settings
 from teller.runtime import admin_token
 
@@ -31,11 +34,15 @@ class Admin(Protocol):
                  **settings: Any) -> Site: ...
     def update_site(self, site_id: int, changes: dict[str, Any]) -> Site: ...
     def delete_site(self, site_id: int) -> Site: ...
+    def add_token(self, site_id: int, label: str) -> tuple[str, TrackingToken]: ...
+    def list_tokens(self, site_id: int | None) -> list[TrackingToken]: ...
+    def revoke_token(self, token_id: str) -> TrackingToken: ...
 
 
 class LocalAdmin:
-    def __init__(self, registry: SiteRegistry) -> None:
+    def __init__(self, registry: SiteRegistry, tokens: TokenRegistry) -> None:
         self.registry = registry
+        self.tokens = tokens
 
     def list_sites(self) -> list[Site]:
         return self.registry.list()
@@ -52,9 +59,25 @@ class LocalAdmin:
 
     def delete_site(self, site_id: int) -> Site:
         try:
-            return self.registry.delete(site_id)
+            site = self.registry.delete(site_id)
         except KeyError:
             raise AdminError(f"no site with id {site_id}") from None
+        self.tokens.delete_site(site_id)
+        return site
+
+    def add_token(self, site_id: int, label: str) -> tuple[str, TrackingToken]:
+        if self.registry.get(site_id) is None:
+            raise AdminError(f"no site with id {site_id}")
+        return self.tokens.create(site_id, label)
+
+    def list_tokens(self, site_id: int | None) -> list[TrackingToken]:
+        return self.tokens.list(site_id)
+
+    def revoke_token(self, token_id: str) -> TrackingToken:
+        try:
+            return self.tokens.revoke(token_id)
+        except KeyError:
+            raise AdminError(f"no single token with an id starting with {token_id!r}") from None
 
 
 
@@ -94,6 +117,22 @@ class RemoteAdmin:
 
     def delete_site(self, site_id: int) -> Site:
         return Site.from_json(self._call("DELETE", f"/api/admin/sites/{site_id}"))
+
+    def add_token(self, site_id: int, label: str) -> tuple[str, TrackingToken]:
+        data = self._call("POST", "/api/admin/tokens", {"site_id": site_id, "label": label})
+        return data["token"], token_from_json(data)
+
+    def list_tokens(self, site_id: int | None) -> list[TrackingToken]:
+        query = f"?site_id={site_id}" if site_id is not None else ""
+        return [token_from_json(item) for item in self._call("GET", "/api/admin/tokens" + query)["tokens"]]
+
+    def revoke_token(self, token_id: str) -> TrackingToken:
+        return token_from_json(self._call("DELETE", f"/api/admin/tokens/{quote(token_id, safe='')}"))
+
+
+def token_from_json(data: dict[str, Any]) -> TrackingToken:
+    return TrackingToken(str(data["token_id"]), int(data["site_id"]), str(data["label"]),
+                         datetime.fromisoformat(str(data["created_at"])))
 
 
 @dataclass(frozen=True, slots=True)

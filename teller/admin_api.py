@@ -11,7 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from dashboards.api import error, site_from_path
+from ingest.numbers import whole_number
 from ingest.sites import SiteCache, SiteError, SiteRegistry
+from ingest.tokens import TokenCache, TokenRegistry
 from teller.durations import MAX_RETENTION_DAYS
 
 _FIELDS: dict[str, type] = {
@@ -22,9 +24,12 @@ _FIELDS: dict[str, type] = {
 
 
 class AdminApi:
-    def __init__(self, registry: SiteRegistry, cache: SiteCache, token: str) -> None:
+    def __init__(self, registry: SiteRegistry, cache: SiteCache, tokens: TokenRegistry, token_cache: TokenCache,
+                 token: str) -> None:
         self.registry = registry
         self.cache = cache
+        self.tokens = tokens
+        self.token_cache = token_cache
         self.token = token
 
     def _authorized(self, request: Request) -> bool:
@@ -83,7 +88,9 @@ class AdminApi:
             return JSONResponse(site.as_json())
         if request.method == "DELETE":
             deleted = await run_in_threadpool(self.registry.delete, site.site_id)
+            await run_in_threadpool(self.tokens.delete_site, site.site_id)
             self.cache.invalidate()
+            self.token_cache.invalidate()
             return JSONResponse(deleted.as_json())
         body = await self._body(request, required=False)
         if isinstance(body, JSONResponse):
@@ -94,3 +101,36 @@ class AdminApi:
             return error(400, str(reason))
         self.cache.invalidate()
         return JSONResponse(changed.as_json())
+
+    async def tracking_tokens(self, request: Request) -> JSONResponse:
+        """GET lists tokens (?site_id=N), POST {"site_id", "label"} creates one and shows it once."""
+        if not self._authorized(request):
+            return error(401, "a valid admin token is required")
+        if request.method == "GET":
+            site_id = whole_number(request.query_params.get("site_id", ""))
+            tokens = await run_in_threadpool(self.tokens.list, site_id)
+            return JSONResponse({"tokens": [token.as_json() for token in tokens]})
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return error(400, "the body is not JSON")
+        site_id = body.get("site_id") if isinstance(body, dict) else None
+        label = body.get("label", "") if isinstance(body, dict) else ""
+        if not isinstance(site_id, int) or isinstance(site_id, bool) or not isinstance(label, str):
+            return error(400, "send {\"site_id\": <number>, \"label\": <text>}")
+        if await run_in_threadpool(self.registry.get, site_id) is None:
+            return error(404, f"no site with id {site_id}")
+        secret, token = await run_in_threadpool(self.tokens.create, site_id, label)
+        self.token_cache.invalidate()
+        return JSONResponse(token.as_json() | {"token": secret}, status_code=201)
+
+    async def tracking_token(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return error(401, "a valid admin token is required")
+        token_id = request.path_params["token_id"]
+        try:
+            revoked = await run_in_threadpool(self.tokens.revoke, token_id)
+        except KeyError:
+            return error(404, f"no single token with an id starting with {token_id[:20]!r}")
+        self.token_cache.invalidate()
+        return JSONResponse(revoked.as_json())

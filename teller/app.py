@@ -85,7 +85,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     tracking = TrackingEndpoint(runtime.pipeline)
     api = StatsApi(runtime.registry, runtime.queries)
     pages = DashboardPages(runtime.registry, runtime.queries)
-    admin = AdminApi(runtime.registry, runtime.sites, admin_token(runtime.settings.secret_key))
+    admin = AdminApi(runtime.registry, runtime.sites, runtime.tokens, runtime.token_cache,
+                     admin_token(runtime.settings.secret_key))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -103,6 +104,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/api/v1/sites/{site_id}/summary", api.summary),
         Route("/api/admin/sites", admin.sites, methods=["GET", "POST"]),
         Route("/api/admin/sites/{site_id}", admin.site, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/admin/tokens", admin.tracking_tokens, methods=["GET", "POST"]),
+        Route("/api/admin/tokens/{token_id}", admin.tracking_token, methods=["DELETE"]),
         Route("/healthz", lambda request: PlainTextResponse("ok\n")),
         Route("/readyz", readiness_endpoint(runtime)),
         Route("/metrics", metrics_endpoint(runtime)),

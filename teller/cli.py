@@ -16,6 +16,7 @@ from collector.snippet import render_snippet
 from ingest.migrations import migrate
 from ingest.sites import Site, SiteError, SiteRegistry
 from ingest.store import Store
+from ingest.tokens import TokenRegistry, TrackingToken
 from teller.admin import (
     Admin,
     AdminError,
@@ -53,7 +54,7 @@ def with_admin(settings: Settings, action: Callable[[Admin], Any]) -> Any:
     store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
     try:
         migrate(store)
-        return action(LocalAdmin(SiteRegistry(store, defaults=site_defaults(settings))))
+        return action(LocalAdmin(SiteRegistry(store, defaults=site_defaults(settings)), TokenRegistry(store)))
     finally:
         store.close()
 
@@ -214,6 +215,31 @@ def cmd_snippet(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_add(args: argparse.Namespace) -> int:
+    secret, token = with_admin(settings_for(args), lambda admin: admin.add_token(args.site, args.label))
+    print(f"Tracking token {token.token_id} for site {token.site_id}. It is shown only now:\n\n  {secret}\n\n"
+          "Send it as token_auth with requests that set cip, cdt (older than a day) or country/region/city.")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    tokens: list[TrackingToken] = with_admin(settings_for(args), lambda admin: admin.list_tokens(args.site))
+    if args.json:
+        print(json.dumps([token.as_json() for token in tokens], indent=2))
+        return 0
+    if not tokens:
+        print("No tracking tokens.")
+    for token in tokens:
+        print(f"{token.token_id}  site {token.site_id}  created {token.created_at:%Y-%m-%d}  {token.label}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    token = with_admin(settings_for(args), lambda admin: admin.revoke_token(args.token_id))
+    print(f"Revoked tracking token {token.token_id} of site {token.site_id}.")
+    return 0
+
+
 def banner(settings: Settings, site: Site | None) -> str:
     url = settings.server.public_url
     lines = ["", "Teller is running.", f"  Dashboard: {url}" + (f"sites/{site.site_id}?period=30d" if site else "")]
@@ -349,6 +375,20 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--timezone")
     add_setting_options(update)
     update.set_defaults(handler=cmd_site_update)
+
+    token = commands.add_parser("token", help="manage tracking tokens (for cip, cdt and location overrides)")
+    tokens = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    token_add = tokens.add_parser("add", help="create a tracking token for a site (shown once)")
+    token_add.add_argument("--site", type=int, required=True, help="site id")
+    token_add.add_argument("--label", default="", help="what the token is for, e.g. the shop's backend")
+    token_add.set_defaults(handler=cmd_token_add)
+    token_list = tokens.add_parser("list", help="list tracking tokens (their ids, never the tokens)")
+    token_list.add_argument("--site", type=int, help="only this site's")
+    token_list.add_argument("--json", action="store_true", help="machine-readable output")
+    token_list.set_defaults(handler=cmd_token_list)
+    token_revoke = tokens.add_parser("revoke", help="revoke a tracking token by its id (or a unique prefix)")
+    token_revoke.add_argument("token_id")
+    token_revoke.set_defaults(handler=cmd_token_revoke)
 
     delete = site.add_parser("delete", help="delete a site and all its data (asks first)")
     delete.add_argument("site_id", type=int)

@@ -18,6 +18,7 @@ from ingest.shipper import Shipper
 from ingest.sites import SiteCache, SiteRegistry
 from ingest.spool import Spool
 from ingest.store import Store
+from ingest.tokens import TokenCache, TokenRegistry
 from ingest.visits import VisitTracker
 from teller.config import Settings
 
@@ -69,6 +70,8 @@ class Runtime:
     visits: VisitTracker
     pipeline: Pipeline
     queries: StatsQueries
+    tokens: TokenRegistry
+    token_cache: TokenCache
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
@@ -99,8 +102,11 @@ class Runtime:
         geo = GeoLocator(settings.geo_database)
         salts = SaltBook(store)
         salts.warm(registry.list())
-        pipeline = Pipeline(sites, geo, spool, visits, salts, settings.secret_key)
-        return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, StatsQueries(store))
+        tokens = TokenRegistry(store)
+        token_cache = TokenCache(tokens)
+        pipeline = Pipeline(sites, geo, spool, visits, salts, token_cache, settings.secret_key)
+        return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, StatsQueries(store),
+                   tokens, token_cache)
 
     def drain(self, timeout: float = 60) -> None:
         """Seal the spool and ship everything in it now (the demo loader and tests use this)."""

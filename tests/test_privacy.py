@@ -50,6 +50,8 @@ def test_full_client_ip_is_written_nowhere(tmp_path: Path) -> None:
         site = json.loads(server.cli("site", "list", "--json") or "[]")
         assert site == []
         server.cli("site", "add", "--name", "Privacy", "--domain", "privacy.example")
+        shown = server.cli("token", "add", "--site", "1", "--label", "server-side tracker")
+        token = shown.split("shown only now:")[1].split()[0]
         base = server.url + "matomo.php?"
         page = {"idsite": "1", "rec": "1", "url": "https://privacy.example/", "action_name": "Home"}
         for visitor in (VISITOR_V4, VISITOR_V6):
@@ -61,6 +63,10 @@ def test_full_client_ip_is_written_nowhere(tmp_path: Path) -> None:
             assert request(server.url + "matomo.php", headers, data=b"\xff" * 300) < 500
             assert request(server.url + "no/such/page", headers) == 404
             assert request(server.url + "sites/1?period=nonsense", headers) == 400
+            # A server-side tracker reporting the visitor's address with its token: masked like any other.
+            as_server = urlencode(page | {"cip": visitor, "token_auth": token, "url": "https://privacy.example/s"})
+            assert request(base + as_server, {"User-Agent": CHROME_UA}) == 200
+            assert request(base + urlencode(page | {"cip": visitor}), {"User-Agent": CHROME_UA}) == 400
         spooled = b"".join(path.read_bytes() for path in (server.data_dir / "spool").iterdir())
         assert b"81.204.0.0" in spooled and b"2a02:a440:1234::" in spooled  # the search can see the spool
         assert [(where, needle) for needle in needles() for where in ("spool",) if needle in spooled] == []
@@ -74,7 +80,7 @@ def test_full_client_ip_is_written_nowhere(tmp_path: Path) -> None:
     assert b"81.204.0.0" in dump and b"2a02:a440:1234::" in dump
     assert dump.count(b"81.204.0.0") >= 2  # the event and its visit
     events = dump.split(b"== events\n", 1)[1].split(b"\n== ", 1)[0].splitlines()
-    assert len(events) - 1 == 2  # a header line and the two page views (one per visitor)
+    assert len(events) - 1 == 4  # a header line and two page views per visitor (one through cip)
 
     written = {"server logs": server.logs(), "all tables": dump}
     for path in sorted(server.data_dir.rglob("*")):

@@ -15,7 +15,8 @@ from teller.runtime import Runtime
 from tests.helpers import event_rows, tracking_request
 
 COMMANDS = [[], ["init"], ["serve"], ["migrate"], ["demo"], ["snippet"], ["site"], ["site", "add"], ["site", "list"],
-            ["site", "update"], ["site", "delete"]]
+            ["site", "update"], ["site", "delete"], ["token"], ["token", "add"], ["token", "list"],
+            ["token", "revoke"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "teller")
