@@ -8,7 +8,6 @@ never waits on a query.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
 import threading
 import time
@@ -18,9 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.snapshot import Snapshot
 from ingest.store import Store
-
-log = logging.getLogger(__name__)
 
 # A host name (optionally "*." for every subdomain); ports and schemes are not part of a site's domain.
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -253,27 +251,11 @@ class SiteCache:
 
     def __init__(self, registry: SiteRegistry, max_age_seconds: float = 10.0) -> None:
         self.registry = registry
-        self.max_age_seconds = max_age_seconds
-        self._sites: dict[int, Site] = {}
-        self._loaded_at = float("-inf")
-        self._lock = threading.Lock()
+        self._snapshot: Snapshot[dict[int, Site]] = Snapshot(
+            lambda: {site.site_id: site for site in registry.list()}, {}, "the site list", max_age_seconds)
 
     def invalidate(self) -> None:
-        self._loaded_at = float("-inf")
+        self._snapshot.invalidate()
 
     def get(self, site_id: int) -> Site | None:
-        if time.monotonic() - self._loaded_at > self.max_age_seconds:
-            with self._lock:
-                if time.monotonic() - self._loaded_at > self.max_age_seconds:
-                    self._reload()
-        return self._sites.get(site_id)
-
-    def _reload(self) -> None:
-        try:
-            self._sites = {site.site_id: site for site in self.registry.list()}
-        except Exception:
-            # ClickHouse away: keep serving the sites we know (hits go to the spool) and try again later,
-            # instead of turning every hit into an error and every request into a query.
-            log.warning("cannot refresh the site list from ClickHouse; using the %d sites loaded before",
-                        len(self._sites))
-        self._loaded_at = time.monotonic()
+        return self._snapshot.get().get(site_id)

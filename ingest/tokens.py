@@ -8,16 +8,13 @@ token is stored; the token itself is shown once, when it is created.
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ingest.snapshot import Snapshot
 from ingest.store import Store
-
-log = logging.getLogger(__name__)
 
 TOKEN_COLUMNS = ["token_hash", "site_id", "label", "created_at", "version", "is_deleted"]
 ID_LENGTH = 12  # the first characters of the hash identify a token in lists and revocations
@@ -83,23 +80,12 @@ class TokenCache:
 
     def __init__(self, registry: TokenRegistry, max_age_seconds: float = 10.0) -> None:
         self.registry = registry
-        self.max_age_seconds = max_age_seconds
-        self._hashes: dict[str, int] = {}
-        self._loaded_at = float("-inf")
-        self._lock = threading.Lock()
+        self._snapshot: Snapshot[dict[str, int]] = Snapshot(registry.hashes, {}, "the tracking tokens",
+                                                             max_age_seconds)
 
     def invalidate(self) -> None:
-        self._loaded_at = float("-inf")
+        self._snapshot.invalidate()
 
     def allows(self, token: str, site_id: int) -> bool:
         """True when `token` is a live tracking token of this site."""
-        if not token:
-            return False
-        if time.monotonic() - self._loaded_at > self.max_age_seconds:
-            with self._lock:
-                try:
-                    self._hashes = self.registry.hashes()
-                except Exception:
-                    log.warning("cannot refresh tracking tokens from ClickHouse; using the ones loaded before")
-                self._loaded_at = time.monotonic()
-        return self._hashes.get(token_hash(token)) == site_id
+        return bool(token) and self._snapshot.get().get(token_hash(token)) == site_id
