@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collector.client_ip import MaskClientAddress
+from collector.optout import OptOutScriptEndpoint
 from collector.snippet import TrackerScriptEndpoint
 from collector.tracking import TRACKING_PATHS, TrackingEndpoint
 from dashboards.api import StatsApi
@@ -98,6 +99,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
 
     routes = [
         Route("/teller.js", TrackerScriptEndpoint().handle, methods=["GET"]),
+        Route("/optout.js", OptOutScriptEndpoint().handle, methods=["GET"]),
         Route("/", pages.index),
         Route("/sites/{site_id}", pages.site),
         Route("/api/v1/sites", api.sites),

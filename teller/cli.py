@@ -12,6 +12,7 @@ from typing import Any
 
 from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 
+from collector.optout import render_optout_embed
 from collector.snippet import render_snippet
 from ingest.migrations import migrate
 from ingest.sites import Site, SiteError, SiteRegistry
@@ -212,6 +213,8 @@ def cmd_snippet(args: argparse.Namespace) -> int:
     if not any(site.site_id == args.site for site in sites):
         raise CliError(f"no site with id {args.site}; see teller site list")
     print(render_snippet(settings.server.public_url, args.site), end="")
+    print("\n<!-- Opt-out widget (Dutch or English, following the browser): paste into your privacy policy -->\n"
+          + render_optout_embed(settings.server.public_url), end="")
     return 0
 
 

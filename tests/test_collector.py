@@ -154,3 +154,9 @@ def test_tracker_script_and_dashboard_page_are_served(runtime: Runtime, http: Te
     assert "/fietsen" in page.text and "DB-IP" in page.text
     assert http.get(f"/sites/{site.site_id}?period=nope").status_code == 400
     assert http.get("/sites/777").status_code == 404
+
+
+def test_opt_out_script_is_served(runtime: Runtime, http: TestClient) -> None:
+    script = http.get("/optout.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert b"mtm_consent_removed" in script.content
