@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from ingest.numbers import whole_number
+from ingest.sites import Site, SiteCache
 
 SNIPPET_TEMPLATE = """\
 <!-- Teller analytics (Matomo-compatible) -->
@@ -18,7 +22,7 @@ SNIPPET_TEMPLATE = """\
     _paq.push(['setTrackerUrl', u+'matomo.php']);
     _paq.push(['setSiteId', '{site_id}']);
     var d=document, g=d.createElement('script'), s=d.getElementsByTagName('script')[0];
-    g.async=true; g.src=u+'teller.js'; s.parentNode.insertBefore(g,s);
+    g.async=true; g.src=u+'teller.js?idsite={site_id}'; s.parentNode.insertBefore(g,s);
   }})();
 </script>
 <noscript><img referrerpolicy="no-referrer-when-downgrade"
@@ -36,12 +40,30 @@ def tracker_script() -> bytes:
     return files("collector").joinpath("static/teller.min.js").read_bytes()
 
 
-class TrackerScriptEndpoint:
-    """Serves /teller.js. Browsers may cache it for a day; a changed script reaches visitors within that."""
+def site_config(site: Site) -> dict[str, object]:
+    """The site's settings the tracker applies before anything else (its `window.tellerConfig`)."""
+    return {"visitorCookieTimeout": site.visitor_cookie_seconds, "sessionCookieTimeout": site.session_cookie_seconds,
+            "referralCookieTimeout": site.referral_cookie_seconds, "cookieless": site.cookieless,
+            "respectDoNotTrack": site.respect_dnt}
 
-    def __init__(self) -> None:
+
+class TrackerScriptEndpoint:
+    """Serves /teller.js (and /matomo.js, /piwik.js, so a Matomo embed works by changing only its host).
+
+    With ?idsite=N the site's cookie lifetimes, cookieless mode and Do Not Track choice are baked in front of
+    the script; they win over a page's own tellerConfig, because they are the site's published policy.
+    Browsers may cache it for an hour, so a changed setting reaches visitors within that."""
+
+    def __init__(self, sites: SiteCache | None = None) -> None:
         self.body = tracker_script()
+        self.sites = sites
 
     async def handle(self, request: Request) -> Response:
-        return Response(self.body, media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        body = self.body
+        site_id = whole_number(request.query_params.get("idsite", ""), limit=2**32 - 1)
+        site = self.sites.get(site_id) if self.sites is not None and site_id is not None else None
+        if site is not None:
+            settings = json.dumps(site_config(site), separators=(",", ":"))
+            body = (b"(function(w,c,k){w.tellerConfig=w.tellerConfig||{};for(k in c)w.tellerConfig[k]=c[k]})"
+                    b"(window," + settings.encode() + b");\n" + body)
+        return Response(body, media_type="application/javascript", headers={"Cache-Control": "public, max-age=3600"})

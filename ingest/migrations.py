@@ -85,6 +85,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             excluded_ips Array(String),
             excluded_user_agents Array(String),
             excluded_params Array(String),
+            visitor_cookie_seconds UInt32,
+            session_cookie_seconds UInt32,
+            referral_cookie_seconds UInt32,
+            respect_dnt UInt8,
             version UInt64,
             is_deleted UInt8
         ) ENGINE = ReplacingMergeTree(version, is_deleted)

@@ -24,11 +24,16 @@ from ingest.store import Store
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 SITE_FIELDS = ("site_id", "name", "domains", "timezone", "retention_days", "created_at", "ipv4_mask_bytes",
                "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes", "excluded_ips",
-               "excluded_user_agents", "excluded_params")
+               "excluded_user_agents", "excluded_params", "visitor_cookie_seconds", "session_cookie_seconds",
+               "referral_cookie_seconds", "respect_dnt")
 SITE_COLUMNS = [*SITE_FIELDS, "version", "is_deleted"]
 # Settings a site may change after creation, besides name, domains, timezone and retention.
 SETTING_NAMES = ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes",
-                 "excluded_ips", "excluded_user_agents", "excluded_params")
+                 "excluded_ips", "excluded_user_agents", "excluded_params", "visitor_cookie_seconds",
+                 "session_cookie_seconds", "referral_cookie_seconds", "respect_dnt")
+# matomo.js's cookie lifetimes: _pk_id 393 days from its creation, _pk_ses 30 minutes, _pk_ref about 6 months.
+MATOMO_COOKIE_SECONDS = {"visitor_cookie_seconds": 33_955_200, "session_cookie_seconds": 1_800,
+                         "referral_cookie_seconds": 15_768_000}
 
 
 class SiteError(ValueError):
@@ -51,6 +56,11 @@ class Site:
     excluded_ips: tuple[str, ...] = ()  # CIDR ranges or Matomo wildcards (1.2.3.*) whose hits are dropped
     excluded_user_agents: tuple[str, ...] = ()  # substrings, or /regex/, of user agents whose hits are dropped
     excluded_params: tuple[str, ...] = ()  # query parameters removed from stored URLs
+    # Cookie lifetimes and Do Not Track, baked into the tracker script the site loads (/teller.js?idsite=N).
+    visitor_cookie_seconds: int = MATOMO_COOKIE_SECONDS["visitor_cookie_seconds"]
+    session_cookie_seconds: int = MATOMO_COOKIE_SECONDS["session_cookie_seconds"]
+    referral_cookie_seconds: int = MATOMO_COOKIE_SECONDS["referral_cookie_seconds"]
+    respect_dnt: bool = False  # send nothing when the browser says Do Not Track or Global Privacy Control
 
     @property
     def zone(self) -> ZoneInfo:
@@ -131,8 +141,11 @@ def check_setting(name: str, value: Any) -> Any:
     elif name == "ipv6_prefix_bits":
         if not isinstance(value, int) or not 0 <= value <= 64:
             raise SiteError("ipv6_prefix_bits must be 0 to 64")
-    elif name in ("geo_full_ip", "cookieless"):
+    elif name in ("geo_full_ip", "cookieless", "respect_dnt"):
         return bool(value)
+    elif name.endswith("_cookie_seconds"):
+        if not isinstance(value, int) or not 60 <= value <= 400 * 86400:
+            raise SiteError(f"{name} must be 60 seconds to 400 days")
     elif name == "visit_timeout_minutes":
         if not isinstance(value, int) or not 1 <= value <= 24 * 60:
             raise SiteError("visit_timeout_minutes must be 1 to 1440")
@@ -170,7 +183,10 @@ class SiteRegistry:
                 geo_full_ip=bool(row["geo_full_ip"]), cookieless=bool(row["cookieless"]),
                 visit_timeout_minutes=row["visit_timeout_minutes"], excluded_ips=tuple(row["excluded_ips"]),
                 excluded_user_agents=tuple(row["excluded_user_agents"]),
-                excluded_params=tuple(row["excluded_params"])))
+                excluded_params=tuple(row["excluded_params"]),
+                visitor_cookie_seconds=row["visitor_cookie_seconds"],
+                session_cookie_seconds=row["session_cookie_seconds"],
+                referral_cookie_seconds=row["referral_cookie_seconds"], respect_dnt=bool(row["respect_dnt"])))
         return sites
 
     def get(self, site_id: int) -> Site | None:

@@ -19,7 +19,8 @@ from teller.durations import MAX_RETENTION_DAYS
 _FIELDS: dict[str, type] = {
     "name": str, "domains": list, "timezone": str, "retention_days": int, "ipv4_mask_bytes": int,
     "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool, "visit_timeout_minutes": int,
-    "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list,
+    "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list, "visitor_cookie_seconds": int,
+    "session_cookie_seconds": int, "referral_cookie_seconds": int, "respect_dnt": bool,
 }
 
 

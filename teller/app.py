@@ -84,6 +84,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     """The whole application, wrapped so the client address is masked before any of it (error handlers and
     Starlette's own middleware included) sees the request."""
     tracking = TrackingEndpoint(runtime.pipeline)
+    tracker_script = TrackerScriptEndpoint(runtime.sites)
     api = StatsApi(runtime.registry, runtime.queries)
     pages = DashboardPages(runtime.registry, runtime.queries)
     admin = AdminApi(runtime.registry, runtime.sites, runtime.tokens, runtime.token_cache,
@@ -98,7 +99,9 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
             on_shutdown()
 
     routes = [
-        Route("/teller.js", TrackerScriptEndpoint().handle, methods=["GET"]),
+        Route("/teller.js", tracker_script.handle, methods=["GET"]),
+        Route("/matomo.js", tracker_script.handle, methods=["GET"]),
+        Route("/piwik.js", tracker_script.handle, methods=["GET"]),
         Route("/optout.js", OptOutScriptEndpoint().handle, methods=["GET"]),
         Route("/", pages.index),
         Route("/sites/{site_id}", pages.site),

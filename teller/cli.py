@@ -28,7 +28,7 @@ from teller.admin import (
     write_pidfile,
 )
 from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
-from teller.durations import parse_days
+from teller.durations import parse_days, parse_seconds
 from teller.runtime import site_defaults
 
 log = logging.getLogger("teller")
@@ -75,7 +75,11 @@ def print_site(site: Site) -> None:
           f"       timezone: {site.timezone}, retention: {site.retention_days} days, visits end after "
           f"{site.visit_timeout_minutes} min idle\n"
           f"       addresses: IPv4 last {site.ipv4_mask_bytes} byte(s) zeroed, IPv6 /{site.ipv6_prefix_bits} kept; "
-          f"geo from the {'full' if site.geo_full_ip else 'masked'} address; visitors: {identity}")
+          f"geo from the {'full' if site.geo_full_ip else 'masked'} address; visitors: {identity}\n"
+          f"       cookies: _pk_id {site.visitor_cookie_seconds // 86400} d, "
+          f"_pk_ses {site.session_cookie_seconds // 60} min, _pk_ref {site.referral_cookie_seconds // 60} min; "
+          f"Do Not Track: "
+          f"{'respected' if site.respect_dnt else 'not asked'}")
     for label, values in (("excluded IPs", site.excluded_ips), ("excluded user agents", site.excluded_user_agents),
                           ("parameters removed from URLs", site.excluded_params)):
         if values:
@@ -85,7 +89,8 @@ def print_site(site: Site) -> None:
 def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The per-site settings given on the command line (site add and site update share them)."""
     changes: dict[str, Any] = {}
-    for name in ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes"):
+    for name in ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes",
+                 "respect_dnt"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -93,6 +98,13 @@ def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name)
         if value is not None:
             changes[name] = [] if value == [""] else value
+    for name in ("visitor_cookie_seconds", "session_cookie_seconds", "referral_cookie_seconds"):
+        value = getattr(args, name)
+        if value is not None:
+            try:
+                changes[name] = parse_seconds(value)
+            except ValueError as error:
+                raise CliError(f"--{name.removesuffix('_seconds').replace('_', '-')} {value!r}: {error}") from None
     return changes
 
 
@@ -113,6 +125,14 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
                         help="drop hits whose user agent contains TEXT (or matches /regex/); repeat")
     parser.add_argument("--exclude-param", dest="excluded_params", action="append", metavar="NAME",
                         help="remove this query parameter from stored URLs; repeat")
+    parser.add_argument("--visitor-cookie", dest="visitor_cookie_seconds", metavar="PERIOD",
+                        help="lifetime of the _pk_id cookie, e.g. 14d (default 393d, as matomo.js)")
+    parser.add_argument("--session-cookie", dest="session_cookie_seconds", metavar="PERIOD",
+                        help="lifetime of the _pk_ses cookie, e.g. 30m (default)")
+    parser.add_argument("--referral-cookie", dest="referral_cookie_seconds", metavar="PERIOD",
+                        help="lifetime of the _pk_ref cookie, e.g. 30m (default about 6 months)")
+    parser.add_argument("--respect-dnt", dest="respect_dnt", action=argparse.BooleanOptionalAction,
+                        help="send nothing from browsers with Do Not Track or Global Privacy Control on")
 
 
 # Commands ---------------------------------------------------------------------------------------------

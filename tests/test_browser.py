@@ -128,3 +128,34 @@ def test_a_local_file_counts_too(browser: Browser, server: TellerServer, tmp_pat
     assert server.wait_for_pageviews(1, 1), "a page opened from a file was not counted"
     assert server.summary(1)["top_pages"][0]["page"] == str(page)
     context.close()
+
+
+def test_cookie_lifetimes_and_do_not_track_follow_the_sites_settings(
+        browser: Browser, server: TellerServer, page_host: tuple[Path, str]) -> None:
+    # One customer's policy: _pk_id 14 days, _pk_ref 30 minutes, and no tracking under Do Not Track.
+    server.cli("site", "add", "--name", "Strict", "--domain", "localhost", "--visitor-cookie", "14d",
+               "--referral-cookie", "30m", "--respect-dnt")
+    root, base = page_host
+    (root / "index.html").write_text(PAGE.format(snippet=server.cli("snippet", "--site", "1")))
+
+    context = browser.new_context(user_agent=CHROME_UA)
+    tab = context.new_page()
+    tab.goto(base + "index.html?mtm_campaign=lente")  # a campaign, so _pk_ref is written
+    assert server.wait_for_pageviews(1, 1)
+    cookies = {cookie["name"]: cookie for cookie in context.cookies(base)}
+    suffix = f".1.{cookie_hash('localhost/')}"
+    created = int(cookies[f"_pk_id{suffix}"]["value"].split(".")[1])
+    assert abs(cookies[f"_pk_id{suffix}"]["expires"] - (created + 14 * 86400)) < 60
+    assert abs(cookies[f"_pk_ref{suffix}"]["expires"] - (time.time() + 1800)) < 60
+    context.close()
+
+    private = browser.new_context(user_agent=CHROME_UA)
+    private.add_init_script("Object.defineProperty(navigator, 'doNotTrack', {get: () => '1'})")
+    sent: list[str] = []
+    page = private.new_page()
+    page.on("request", lambda request: sent.append(request.url) if "matomo.php" in request.url else None)
+    page.goto(base + "index.html")
+    page.wait_for_timeout(1500)
+    assert sent == []
+    assert counts(server.summary(1)) == (1, 1, 1)
+    private.close()

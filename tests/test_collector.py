@@ -160,3 +160,18 @@ def test_opt_out_script_is_served(runtime: Runtime, http: TestClient) -> None:
     script = http.get("/optout.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert b"mtm_consent_removed" in script.content
+
+
+def test_the_tracker_script_carries_the_sites_settings(runtime: Runtime, http: TestClient) -> None:
+    site = add_site(runtime)
+    runtime.registry.update(site.site_id, visitor_cookie_seconds=14 * 86400, referral_cookie_seconds=1800,
+                            respect_dnt=True)
+    runtime.sites.invalidate()
+    script = http.get(f"/teller.js?idsite={site.site_id}").text
+    assert script.startswith("(function(w,c,k){w.tellerConfig")
+    assert '"visitorCookieTimeout":1209600' in script and '"referralCookieTimeout":1800' in script
+    assert '"respectDoNotTrack":true' in script
+    plain = http.get("/teller.js").text
+    assert not plain.startswith("(function(w,c,k)") and plain in script  # the same tracker behind the settings
+    for alias in ("/matomo.js", "/piwik.js"):  # an unchanged Matomo embed only changes its host
+        assert http.get(alias).text == plain

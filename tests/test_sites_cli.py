@@ -46,7 +46,7 @@ def test_site_add_list_update_delete(config_path: Path, store: Store, capsys: py
     assert run(config_path, "snippet", "--site", str(site["site_id"])) == 0
     snippet = capsys.readouterr().out
     assert "_paq.push(['setSiteId', '1'])" in snippet and 'var u="http://127.0.0.1:8000/"' in snippet
-    assert "u+'teller.js'" in snippet and "matomo.php?idsite=1&amp;rec=1" in snippet
+    assert "u+'teller.js?idsite=1'" in snippet and "matomo.php?idsite=1&amp;rec=1" in snippet
 
     # Without a terminal and without --yes nothing is deleted.
     assert run(config_path, "site", "delete", str(site["site_id"])) == 2
