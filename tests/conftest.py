@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
 from ingest.store import Store
 from teller.app import build_app
 from teller.config import Settings, load_settings, write_default_config
 from teller.runtime import Runtime
+from tests.browser import chromium
 
 # A real Dutch address (DB-IP resolves its /16 to the Netherlands), used as the "visitor" in HTTP tests.
 VISITOR_IP = "145.97.183.201"
@@ -67,6 +69,13 @@ def runtime(settings: Settings, store: Store) -> Iterator[Runtime]:
     yield runtime
     runtime.stop_ingest()
     runtime.geo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, one per test module."""
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -5,43 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import threading
 import time
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
+from tests.browser import static_site
 from tests.conftest import CHROME_UA
 from tests.helpers import counts
 from tests.server import TellerServer
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Hello from a local page</title>
 {snippet}
 </head><body><h1>A page of my own</h1><a id="out" href="https://example.org/">elsewhere</a></body></html>
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Debian's Chromium, never a browser downloaded by Playwright. Missing Chromium fails: `make test`
-    # installs it, and a browser test must never skip silently.
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "install Chromium: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -56,12 +38,8 @@ def page_host(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A plain static web server on localhost, like a developer's own test page."""
     root = tmp_path / "site"
     root.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://localhost:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    with static_site(root) as base:
+        yield root, base
 
 
 def cookie_hash(domain_and_path: str) -> str:

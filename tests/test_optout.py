@@ -11,28 +11,25 @@ import gzip
 import itertools
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from collector.optout import OptOutScriptEndpoint, render_optout_embed
 from collector.snippet import render_snippet
+from tests.browser import static_site
 from tests.conftest import CHROME_UA
 from tests.server import TellerServer
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 SCRIPT = Path(__file__).resolve().parent.parent / "collector" / "static" / "optout.js"
 THIRTY_YEARS = 946_080_000  # s
 COOKIE = "mtm_consent_removed"
@@ -82,28 +79,10 @@ def test_embed_code() -> None:
 # ---- in Chromium ----
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Debian's Chromium, never a downloaded one; missing Chromium fails, a browser test never skips.
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "install Chromium: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TellerServer]:
     server = TellerServer(tmp_path_factory.mktemp("teller")).start()
     yield server
     server.stop()
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +90,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     """The site: a plain static web server on localhost with the pages and optout.js."""
     root = tmp_path_factory.mktemp("site")
     shutil.copy(SCRIPT, root / "optout.js")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://localhost:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    with static_site(root) as base:
+        yield root, base
 
 
 @pytest.fixture

@@ -10,24 +10,21 @@ import hashlib
 import itertools
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.browser import static_site
 from tests.conftest import CHROME_UA
 from tests.server import TellerServer
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 STATIC = Path(__file__).resolve().parent.parent / "collector" / "static"
 VISITOR_TTL = 33_955_200  # 393 days, matomo.js
 THIRTY_YEARS = 946_080_000  # s, the consent cookies' default lifetime
@@ -63,19 +60,6 @@ _site_names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Debian's Chromium, never a downloaded one; missing Chromium fails, a browser test never skips.
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "install Chromium: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TellerServer]:
     server = TellerServer(tmp_path_factory.mktemp("teller")).start()
     yield server
@@ -87,16 +71,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
     """A plain static web server on localhost serving the pages and the minified tracker."""
     root = tmp_path_factory.mktemp("site")
     shutil.copy(STATIC / "teller.min.js", root / "teller.min.js")
-    handler = partial(Quiet, directory=str(root))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://localhost:{httpd.server_address[1]}/"
-    httpd.shutdown()
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    with static_site(root) as base:
+        yield root, base
 
 
 class Tab:
