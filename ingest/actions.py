@@ -40,6 +40,8 @@ def _text(params: Mapping[str, str], key: str, limit: int = MAX_TEXT) -> str:
 
 
 def _number(value: str) -> float | None:
+    if not value:
+        return None  # the common case; float("") would raise and cost more than the whole lookup
     try:
         number = float(value)
     except ValueError:
