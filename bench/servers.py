@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -80,7 +81,7 @@ def cpu_times(pid: int) -> CpuTimes:
     return CpuTimes(_stat_seconds(Path(f"/proc/{pid}/stat")), _stat_seconds(Path(f"/proc/{pid}/task/{pid}/stat")))
 
 
-class ServerProcess:
+class ServerProcess(ABC):
     """A server subprocess whose output goes to files under its root; stop() is safe to call twice."""
 
     name = "server"
@@ -93,11 +94,13 @@ class ServerProcess:
         self.log = root / f"{self.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The command line that starts this server."""
 
+    @abstractmethod
     def health_path(self) -> str:
-        raise NotImplementedError
+        """The path that answers 200 once the server is up."""
 
     def start(self, timeout: float = 90) -> None:
         with self.log.open("ab") as out:

@@ -75,7 +75,7 @@ class TellerServer:
             return dict(json.load(response))
 
     def wait_for_pageviews(self, site_id: int, expected: int, timeout: float = 10) -> bool:
-        """Poll the Stats API until the writer has flushed `expected` page views (it batches on a timer)."""
+        """Poll the Stats API until the spool has shipped `expected` page views (it ships in segments)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.summary(site_id)["totals"]["pageviews"] >= expected:
