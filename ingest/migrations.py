@@ -2,7 +2,8 @@
 
 Each migration is a list of statements that are safe to run twice (IF NOT EXISTS and friends), so a crash
 between a statement and the bookkeeping row only repeats harmless work. Applied versions are recorded in
-`schema_migrations`.
+`schema_migrations`. A released migration is never edited: a change is a new migration (ALTER TABLE … ADD
+COLUMN IF NOT EXISTS …), because installed databases skip the versions they already applied.
 
 The table design follows Plausible's proven events table (ORDER BY site, day, name, visitor) with what it
 lacks: every event row carries its site's retention in days and the table TTL deletes the row when it is older
