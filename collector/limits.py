@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ingest.actions import MAX_DIMENSION, MAX_URL_LENGTH
+from ingest.pipeline import MAX_TITLE_LENGTH
+from ingest.useragent import MAX_USER_AGENT_LENGTH
+
 # Path plus query string, in bytes (414). matomo.js moves the parameters into a POST body once the request
 # would pass 2000 characters (shouldForcePost), so 8 KiB is four times the most a browser sends in a URL, and
 # matches the usual reverse-proxy header buffer (nginx large_client_header_buffers 8k) in front of Teller.
@@ -40,16 +44,15 @@ MAX_VALUE_LENGTH = 8192
 
 # Per-parameter caps, in characters, applied by cutting the value (Matomo truncates these too).
 VALUE_LENGTHS = {
-    "url": 2048,  # the stored page URL; the pipeline cuts at the same length (ingest.pipeline.MAX_URL_LENGTH)
-    "urlref": 2048,  # the referrer URL, same reason
-    "link": 2048,  # outlink URL
-    "download": 2048,  # download URL
-    "action_name": 500,  # page title; the pipeline stores at most 500 (ingest.pipeline.MAX_TITLE_LENGTH)
+    "url": MAX_URL_LENGTH,  # the stored page URL: the pipeline keeps no more
+    "urlref": MAX_URL_LENGTH,  # the referrer URL, same reason
+    "link": MAX_URL_LENGTH,  # outlink URL
+    "download": MAX_URL_LENGTH,  # download URL
+    "action_name": MAX_TITLE_LENGTH,  # page title
     "_ref": 1024,  # attribution referrer from the _pk_ref cookie; Matomo reads at most 1024 (Referrers/Base.php)
-    "ua": 1000,  # user-agent override; the UA parser looks at no more (ingest.useragent.MAX_USER_AGENT_LENGTH)
+    "ua": MAX_USER_AGENT_LENGTH,  # user-agent override; the UA parser looks at no more
 }
-# Custom dimension values: Matomo trims and cuts them to 250 characters (CustomDimensionsRequestProcessor).
-DIMENSION_VALUE_LENGTH = 250
+DIMENSION_VALUE_LENGTH = MAX_DIMENSION  # Matomo trims custom dimensions to 250 characters
 
 
 class TooManyParameters(ValueError):

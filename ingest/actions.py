@@ -20,6 +20,7 @@ from ingest.numbers import whole_number
 # Matomo's default site-search parameters (plugins/SitesManager/API.php).
 SEARCH_PARAMETERS = ("q", "query", "s", "search", "searchword", "k", "keyword", "keywords")
 MAX_TEXT = 500
+MAX_URL_LENGTH = 2048  # stored URLs; browsers and Matomo work with URLs up to about this long
 MAX_DIMENSION = 250  # Matomo trims custom dimensions to 250 characters
 MAX_VARIABLE = 200  # and custom variables to 200
 MAX_ITEMS = 100
@@ -136,7 +137,7 @@ def describe(params: Mapping[str, str], page: SplitResult) -> Action:
     kind = _kind(params, url_search)
     event_value = _number(params.get("e_v", ""))
     fields: dict[str, Any] = {
-        "target_url": _text(params, "download" if kind == "download" else "link", 2048),
+        "target_url": _text(params, "download" if kind == "download" else "link", MAX_URL_LENGTH),
         "event_category": _text(params, "e_c", 250), "event_action": _text(params, "e_a", 250),
         "event_name": _text(params, "e_n"), "event_value": event_value,
         "search_keyword": _text(params, "search") or url_search, "search_category": _text(params, "search_cat", 250),
@@ -147,7 +148,7 @@ def describe(params: Mapping[str, str], page: SplitResult) -> Action:
         "order_shipping": _money(params, "ec_sh"), "order_discount": _money(params, "ec_dt"),
         "ecommerce_items": _items(params.get("ec_items", "")),
         "content_name": _text(params, "c_n"), "content_piece": _text(params, "c_p"),
-        "content_target": _text(params, "c_t", 2048), "content_interaction": _text(params, "c_i", 100),
+        "content_target": _text(params, "c_t", MAX_URL_LENGTH), "content_interaction": _text(params, "c_i", 100),
         "custom_dimensions": _dimensions(params), "custom_variables": _custom_variables(params),
         "user_id": _text(params, "uid", 200),
         "pf_network": _integer(params, "pf_net"), "pf_server": _integer(params, "pf_srv"),

@@ -29,7 +29,6 @@ package ships.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -337,45 +336,3 @@ def excluded_by_user_agent(user_agent: str, patterns: Sequence[str]) -> bool:
         if regex is not None and regex.search(text):
             return True
     return False
-
-
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_WILDCARD = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){0,3})((?:\.\*){1,4})$|^\*(?:\.\*){0,3}$")
-
-
-def _parse_range(entry: str) -> _Network | None:
-    entry = entry.strip()
-    if "*" in entry:
-        match = _WILDCARD.match(entry)
-        if match is None:
-            return None
-        fixed = match.group(1).split(".") if match.group(1) else []
-        if len(fixed) + entry.count("*") != 4:
-            return None
-        entry = ".".join([*fixed, *["0"] * (4 - len(fixed))]) + f"/{8 * len(fixed)}"
-    try:
-        return ipaddress.ip_network(entry, strict=False)
-    except ValueError:
-        return None
-
-
-@lru_cache(maxsize=1024)
-def _parse_ranges(ranges: tuple[str, ...]) -> tuple[_Network, ...]:
-    return tuple(network for network in map(_parse_range, ranges) if network is not None)
-
-
-def ip_in_ranges(address: ipaddress.IPv4Address | ipaddress.IPv6Address, ranges: Sequence[str]) -> bool:
-    """True if `address` is in any entry: a single IP, CIDR (``10.0.0.0/8``, ``2001:db8::/32``) or a Matomo
-    IPv4 wildcard with trailing stars (``1.2.3.*``, ``1.2.*.*``). Invalid entries are ignored. An IPv4-mapped
-    IPv6 address (``::ffff:1.2.3.4``) is checked as its IPv4 address too.
-    """
-    networks = _parse_ranges(tuple(ranges))
-    candidates = [address]
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        candidates.append(address.ipv4_mapped)
-    return any(
-        candidate in network
-        for network in networks
-        for candidate in candidates
-        if candidate.version == network.version
-    )

@@ -6,7 +6,9 @@ The full address lives only in local variables here; everything downstream gets 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -79,6 +81,47 @@ def client_address(peer: str | None, headers: Sequence[tuple[bytes, bytes]],
     return address
 
 
+_WILDCARD = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){0,3})((?:\.\*){1,4})$|^\*(?:\.\*){0,3}$")
+
+
+def parse_range(entry: str) -> IPNetwork | None:
+    entry = entry.strip()
+    if "*" in entry:
+        match = _WILDCARD.match(entry)
+        if match is None:
+            return None
+        fixed = match.group(1).split(".") if match.group(1) else []
+        if len(fixed) + entry.count("*") != 4:
+            return None
+        entry = ".".join([*fixed, *["0"] * (4 - len(fixed))]) + f"/{8 * len(fixed)}"
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _parse_ranges(ranges: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(network for network in map(parse_range, ranges) if network is not None)
+
+
+def ip_in_ranges(address: IPAddress, ranges: Sequence[str]) -> bool:
+    """True if `address` is in any entry: a single IP, CIDR (``10.0.0.0/8``, ``2001:db8::/32``) or a Matomo
+    IPv4 wildcard with trailing stars (``1.2.3.*``, ``1.2.*.*``). Invalid entries are ignored. An IPv4-mapped
+    IPv6 address (``::ffff:1.2.3.4``) is checked as its IPv4 address too.
+    """
+    networks = _parse_ranges(tuple(ranges))
+    candidates = [address]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        candidates.append(address.ipv4_mapped)
+    return any(
+        candidate in network
+        for network in networks
+        for candidate in candidates
+        if candidate.version == network.version
+    )
+
+
 class ClientAddress:
     """The visitor's address behind a narrow interface: masked text, range checks and a geo lookup.
 
@@ -101,24 +144,8 @@ class ClientAddress:
         return mask_address(self._address, ipv4_mask_bytes, ipv6_prefix_bits)
 
     def in_ranges(self, ranges: Sequence[str]) -> bool:
-        """True when the address is in one of the CIDR ranges or Matomo wildcards (1.2.3.*)."""
-        if self._address is None:
-            return False
-        address = self._address
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        for entry in ranges:
-            if "*" in entry:
-                prefix = entry.split("*", 1)[0]
-                if isinstance(address, ipaddress.IPv4Address) and str(address).startswith(prefix):
-                    return True
-                continue
-            try:
-                if address in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except (ValueError, TypeError):
-                continue
-        return False
+        """True when the address is in one of the ranges (see ip_in_ranges)."""
+        return self._address is not None and ip_in_ranges(self._address, ranges)
 
     def unmasked_text(self) -> str:
         """Only for an in-memory lookup a site asked for (geolocation on the full address); never store it."""

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from ingest.actions import describe
+from ingest.actions import MAX_URL_LENGTH, describe
 from ingest.bots import bot_reason, excluded_by_user_agent, is_referrer_spam
 from ingest.clienthints import device_detail, hints_from, refine
 from ingest.geo import GeoLocator
@@ -34,7 +34,6 @@ from ingest.tokens import TokenCache
 from ingest.useragent import parse_user_agent
 from ingest.visits import Hit, VisitTracker
 
-MAX_URL_LENGTH = 2048
 MAX_TITLE_LENGTH = 500
 _SCREEN = re.compile(r"^\d{1,5}x\d{1,5}$")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")

@@ -7,7 +7,6 @@ never waits on a query.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import threading
 import time
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.ipmask import parse_range
 from ingest.snapshot import Snapshot
 from ingest.store import Store
 
@@ -123,12 +123,9 @@ def check_ip_ranges(ranges: Iterable[str]) -> tuple[str, ...]:
     checked = []
     for entry in ranges:
         entry = entry.strip()
-        candidate = entry.replace("*", "0") if entry.count("*") else entry
-        try:
-            ipaddress.ip_network(candidate, strict=False)
-        except ValueError:
+        if parse_range(entry) is None:
             raise SiteError(f"excluded IP {entry!r} is not a range such as 10.0.0.0/8, 2001:db8::/32 "
-                            "or 1.2.3.*") from None
+                            "or 1.2.3.*")
         checked.append(entry)
     return tuple(checked)
 

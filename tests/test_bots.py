@@ -11,11 +11,11 @@ from ingest.bots import (
     REFERRER_SPAM_HOSTS,
     bot_reason,
     excluded_by_user_agent,
-    ip_in_ranges,
     is_listed_crawler,
     is_prefetch,
     is_referrer_spam,
 )
+from ingest.ipmask import ip_in_ranges
 
 BOTS = {
     "googlebot": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
