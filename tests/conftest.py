@@ -20,6 +20,7 @@ from teller.app import build_app
 from teller.config import Settings, load_settings, write_default_config
 from teller.runtime import Runtime
 from tests.browser import chromium
+from tests.server import TellerServer
 
 # A real Dutch address (DB-IP resolves its /16 to the Netherlands), used as the "visitor" in HTTP tests.
 VISITOR_IP = "145.97.183.201"
@@ -76,6 +77,14 @@ def browser() -> Iterator[Browser]:
     """Debian's headless Chromium, one per test module."""
     with chromium() as browser:
         yield browser
+
+
+@pytest.fixture(scope="module", name="server")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TellerServer]:
+    """A real `teller serve` shared by a test module (test files that need a fresh one define their own)."""
+    server = TellerServer(tmp_path_factory.mktemp("teller")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -13,19 +13,17 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from collector.optout import OptOutScriptEndpoint, render_optout_embed
 from collector.snippet import render_snippet
-from tests.browser import static_site
+from tests.browser import CollectorTab, add_localhost_site, static_site
 from tests.conftest import CHROME_UA
 from tests.server import TellerServer
 
@@ -35,14 +33,6 @@ THIRTY_YEARS = 946_080_000  # s
 COOKIE = "mtm_consent_removed"
 NL_LABEL = "Ja, meet mijn bezoek anoniem"
 EN_LABEL = "Yes, count my visit anonymously"
-# Records what scripts write to document.cookie, expiry included (Chromium caps what it keeps at 400 days).
-COOKIE_SPY = """(() => {
-  const real = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-  window.cookieWrites = [];
-  Object.defineProperty(Document.prototype, 'cookie', {configurable: true,
-    get() { return real.get.call(this); },
-    set(value) { window.cookieWrites.push(value); real.set.call(this, value); }});
-})();"""
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 {snippet}</head><body><h1>{title}</h1>
@@ -79,13 +69,6 @@ def test_embed_code() -> None:
 # ---- in Chromium ----
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TellerServer]:
-    server = TellerServer(tmp_path_factory.mktemp("teller")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """The site: a plain static web server on localhost with the pages and optout.js."""
     root = tmp_path_factory.mktemp("site")
@@ -96,50 +79,17 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
 
 @pytest.fixture
 def site(server: TellerServer) -> int:
-    output = server.cli("site", "add", "--name", f"Opt-out test {next(_site_names)}", "--domain", "localhost")
-    match = re.search(r"^\s*(\d+)\s", output.split("Added site:", 1)[1], re.MULTILINE)
-    assert match, output
-    return int(match.group(1))
+    return add_localhost_site(server, f"Opt-out test {next(_site_names)}")
 
 
-class Tab:
-    """One browser context and page, with every request it sends to Teller's collector."""
-
+class Tab(CollectorTab):
     def __init__(self, browser: Browser, server: TellerServer, locale: str = "en-US") -> None:
-        self.context: BrowserContext = browser.new_context(user_agent=CHROME_UA, locale=locale)
-        self.context.add_init_script(COOKIE_SPY)
-        self.page: Page = self.context.new_page()
-        self.hits: list[str] = []
-        collector = server.url + "matomo.php"
-        self.page.on("request", lambda request: self.hits.append(request.url)
-                     if request.url.startswith(collector) else None)
+        super().__init__(browser, server.url + "matomo.php", CHROME_UA, locale=locale)
 
     def open(self, url: str, tracker: bool) -> None:
         self.page.goto(url)
         if tracker:
             self.page.wait_for_function("window._paq && !(window._paq instanceof Array)")  # teller.js ran
-
-    def wait_hits(self, count: int, timeout: float = 5) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.hits) < count and time.monotonic() < deadline:
-            self.page.wait_for_timeout(50)
-        assert len(self.hits) >= count, self.hits
-
-    def quiet(self, count: int, seconds: float = 0.8) -> None:
-        """No request beyond `count` within `seconds`."""
-        self.page.wait_for_timeout(seconds * 1000)
-        assert len(self.hits) == count, self.hits
-
-    def cookies(self) -> dict[str, dict[str, Any]]:
-        return {cookie["name"]: dict(cookie) for cookie in self.context.cookies()}
-
-    def written_expiry(self, name: str) -> float:
-        """The expiry (epoch s) of the last write of cookie `name` on this page, as the script wrote it."""
-        writes = [write for write in self.page.evaluate("window.cookieWrites") if write.startswith(name + "=")]
-        assert writes, name
-        expires = re.search(r";expires=([^;]+)", writes[-1])
-        assert expires, writes[-1]
-        return parsedate_to_datetime(expires.group(1)).timestamp()
 
     def status(self, div: str = "teller-opt-out") -> str:
         return str(self.page.locator(f"#{div} [role=status]").inner_text())
@@ -150,7 +100,7 @@ def tabs() -> Iterator[list[Tab]]:
     opened: list[Tab] = []
     yield opened
     for tab in opened:
-        tab.context.close()
+        tab.close()
 
 
 def new_tab(tabs: list[Tab], browser: Browser, server: TellerServer, locale: str = "en-US") -> Tab:
@@ -218,7 +168,7 @@ def test_without_tracker_writes_the_cookie_that_teller_js_honours(
     cookie = tab.cookies()[COOKIE]
     assert before <= int(cookie["value"]) <= time.time() * 1000
     assert cookie["expires"] >= time.time() + 399 * 86_400  # Chromium keeps at most 400 days
-    assert abs(tab.written_expiry(COOKIE) - (time.time() + THIRTY_YEARS)) < 60  # written for 30 years
+    assert abs(tab.written(COOKIE)[1] - (time.time() + THIRTY_YEARS)) < 60  # written for 30 years
     assert cookie["path"] == "/" and cookie["sameSite"] == "Lax" and cookie["domain"] == "localhost"
     assert tab.status() == "Je bent afgemeld: je bezoeken worden niet meer gemeten."
 

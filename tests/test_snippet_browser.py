@@ -12,15 +12,13 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser
 
-from tests.browser import static_site
+from tests.browser import CollectorTab, add_localhost_site, static_site
 from tests.conftest import CHROME_UA
 from tests.server import TellerServer
 
@@ -29,14 +27,6 @@ STATIC = Path(__file__).resolve().parent.parent / "collector" / "static"
 VISITOR_TTL = 33_955_200  # 393 days, matomo.js
 THIRTY_YEARS = 946_080_000  # s, the consent cookies' default lifetime
 CHROMIUM_CAP = 400 * 86_400  # Chromium stores no cookie for longer than 400 days
-# Records what the tracker writes to document.cookie, expiry included (the browser caps what it keeps).
-COOKIE_SPY = """(() => {
-  const real = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-  window.cookieWrites = [];
-  Object.defineProperty(Document.prototype, 'cookie', {configurable: true,
-    get() { return real.get.call(this); },
-    set(value) { window.cookieWrites.push(value); real.set.call(this, value); }});
-})();"""
 HASH = hashlib.sha1(b"localhost/").hexdigest()[:4]  # noqa: S324 - matomo.js's cookie-name hash
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
@@ -60,13 +50,6 @@ _site_names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TellerServer]:
-    server = TellerServer(tmp_path_factory.mktemp("teller")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """A plain static web server on localhost serving the pages and the minified tracker."""
     root = tmp_path_factory.mktemp("site")
@@ -75,20 +58,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]
         yield root, base
 
 
-class Tab:
-    """One browser context and page, with every request it sends to Teller's collector."""
-
+class Tab(CollectorTab):
     def __init__(self, browser: Browser, server: TellerServer, init_script: str = "") -> None:
-        self.context: BrowserContext = browser.new_context(user_agent=CHROME_UA)
-        self.context.add_init_script(COOKIE_SPY)
-        if init_script:
-            self.context.add_init_script(init_script)
-        self.page: Page = self.context.new_page()
-        self.hits: list[dict[str, str]] = []
-        collector = server.url + "matomo.php"
-        self.page.on("request", lambda request: self.hits.append(
-            {key: values[0] for key, values in parse_qs(urlsplit(request.url).query, keep_blank_values=True).items()})
-            if request.url.startswith(collector) else None)
+        super().__init__(browser, server.url + "matomo.php", CHROME_UA, init_script=init_script)
 
     def open(self, url: str) -> None:
         self.page.goto(url)
@@ -97,40 +69,10 @@ class Tab:
     def push(self, *call: Any) -> None:
         self.page.evaluate("call => _paq.push(call)", list(call))
 
-    def wait_hits(self, count: int, timeout: float = 5) -> list[dict[str, str]]:
-        deadline = time.monotonic() + timeout
-        while len(self.hits) < count and time.monotonic() < deadline:
-            self.page.wait_for_timeout(50)
-        assert len(self.hits) >= count, self.hits
-        return self.hits
-
-    def quiet(self, count: int, seconds: float = 0.8) -> None:
-        """No request beyond `count` within `seconds`."""
-        self.page.wait_for_timeout(seconds * 1000)
-        assert len(self.hits) == count, self.hits
-
-    def cookies(self) -> dict[str, dict[str, Any]]:
-        return {cookie["name"]: dict(cookie) for cookie in self.context.cookies()}
-
-    def written(self, name: str) -> tuple[str, float]:
-        """The value and expiry (epoch s) of the tracker's last write of cookie `name` on this page."""
-        writes = [write for write in self.page.evaluate("window.cookieWrites") if write.startswith(name + "=")]
-        assert writes, name
-        value = writes[-1].split(";")[0].split("=", 1)[1]
-        expires = re.search(r";expires=([^;]+)", writes[-1])
-        assert expires, writes[-1]
-        return value, parsedate_to_datetime(expires.group(1)).timestamp()
-
-    def close(self) -> None:
-        self.context.close()
-
 
 @pytest.fixture
 def site(server: TellerServer) -> int:
-    output = server.cli("site", "add", "--name", f"Snippet test {next(_site_names)}", "--domain", "localhost")
-    match = re.search(r"^\s*(\d+)\s", output.split("Added site:", 1)[1], re.MULTILINE)
-    assert match, output
-    return int(match.group(1))
+    return add_localhost_site(server, f"Snippet test {next(_site_names)}")
 
 
 @pytest.fixture
