@@ -15,8 +15,7 @@ from dashboards.periods import DateRange
 from ingest.sites import Site
 from ingest.store import Store
 
-# Every range query filters on this; the SQL text is spelled out in each query so it stays one literal.
-#   site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')}
+# Each query spells out its range condition so that its SQL stays one literal with every value bound.
 CURRENT_VISITOR_WINDOW = timedelta(minutes=5)
 
 

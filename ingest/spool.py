@@ -214,7 +214,7 @@ class Spool:
                 self._cond.wait(remaining)
 
     def seal_now(self) -> None:
-        """Commit what is pending and seal the open segment (tests, the demo loader, shutdown)."""
+        """Commit what is pending and seal the open segment (the demo loader and tests; close() does it at shutdown)."""
         if not self._thread.is_alive():
             return  # closed: close() already committed and sealed everything
         with self._cond:
