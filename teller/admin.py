@@ -80,8 +80,6 @@ class LocalAdmin:
             raise AdminError(f"no single token with an id starting with {token_id!r}") from None
 
 
-
-
 class RemoteAdmin:
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url = base_url.rstrip("/")
