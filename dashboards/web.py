@@ -15,8 +15,11 @@ from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
 from ingest.numbers import whole_number
 from ingest.sites import SiteRegistry
+from teller.audit_log import AuditLog
+from teller.retention import RetentionAudit
 
 TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = Path(__file__).parent / "static" / "teller.css"
 CHART_WIDTH = 720
 CHART_HEIGHT = 160
 
@@ -31,12 +34,22 @@ def chart_bars(points: list[dict[str, Any]], metric: str = "visitors") -> dict[s
     return {"bars": bars, "peak": peak, "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
+def templates() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def render_retention_report(report: dict[str, Any]) -> str:
+    """The retention audit as one self-contained HTML file (styles inline) to print or attach to a register."""
+    return templates().get_template("retention.html").render(
+        report=report, inline_css=STYLESHEET.read_text(encoding="utf-8"))
+
+
 class DashboardPages:
     def __init__(self, registry: SiteRegistry, queries: StatsQueries) -> None:
         self.registry = registry
         self.queries = queries
-        self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
-                                     trim_blocks=True, lstrip_blocks=True)
+        self.templates = templates()
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.templates.get_template(name).render(**context), status_code=status)
@@ -58,3 +71,8 @@ class DashboardPages:
             return self.render("error.html", status=400, message=str(reason))
         return self.render("site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
                            periods=[period for period in PERIODS if period != "custom"])
+
+    async def retention(self, request: Request) -> Response:
+        audit = RetentionAudit(self.queries.store, self.registry, AuditLog(self.queries.store))
+        report = await run_in_threadpool(audit.report)
+        return self.render("retention.html", report=report.as_json())

@@ -217,6 +217,68 @@ MIGRATIONS: tuple[Migration, ...] = (
         ORDER BY token_hash
         """,
     )),
+    Migration(7, "rollups", (
+        # The second retention tier: per site, day (site-local) and dimension value, counts and a mergeable
+        # unique-visitor state. No visitor ids and no addresses: the state is built from a keyed hash under a
+        # monthly salt (rollup_salts) that is deleted after the month, so it cannot be tested for a known id.
+        # A rebuilt day replaces the previous build of its rows (ReplacingMergeTree on built_at; read with FINAL).
+        """
+        CREATE TABLE IF NOT EXISTS rollups (
+            site_id UInt32,
+            day Date,
+            dimension LowCardinality(String),
+            value String CODEC(ZSTD(3)),
+            visitors AggregateFunction(uniqCombined64, UInt64),
+            visits Int64,
+            pageviews Int64,
+            bounces Int64,
+            duration Int64,
+            retention_days UInt16,
+            built_at DateTime64(3, 'UTC')
+        ) ENGINE = ReplacingMergeTree(built_at)
+        PARTITION BY toYYYYMM(day)
+        ORDER BY (site_id, day, dimension, value)
+        TTL day + toIntervalDay(retention_days)
+        SETTINGS merge_with_ttl_timeout = 3600
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS rollup_salts (
+            site_id UInt32,
+            day Date,
+            salt String,
+            created_at DateTime64(6, 'UTC')
+        ) ENGINE = ReplacingMergeTree(created_at)
+        ORDER BY (site_id, day)
+        TTL day + toIntervalDay(62)
+        """,
+        # Existing sites keep rollups for 25 months (the CNIL limit for consent-exempt statistics), and never
+        # for less than their raw rows.
+        "ALTER TABLE sites ADD COLUMN IF NOT EXISTS rollup_retention_days UInt16 DEFAULT greatest(761, retention_days)",
+        # ClickHouse deletes expired rows in merges, by default at most every 4 hours per part. Hourly keeps a
+        # policy's "deleted after N days" within the hour. ttl_only_drop_parts stays off: parts hold rows of
+        # sites with different policies, so TTL must delete rows, not only whole parts (a part whose rows have
+        # all expired is still dropped whole, without a rewrite).
+        "ALTER TABLE events MODIFY SETTING merge_with_ttl_timeout = 3600",
+        "ALTER TABLE sessions MODIFY SETTING merge_with_ttl_timeout = 3600",
+        "ALTER TABLE dropped_hits MODIFY SETTING merge_with_ttl_timeout = 3600",
+        "ALTER TABLE cookieless_salts MODIFY SETTING merge_with_ttl_timeout = 3600",
+    )),
+    Migration(8, "audit_log", (
+        # Every administrative change: who, what, when. Append-only: Teller never updates or deletes a row,
+        # and the table has no TTL (ops may keep it as long as their processing register requires).
+        """
+        CREATE TABLE IF NOT EXISTS audit_log (
+            at DateTime64(3, 'UTC'),
+            actor String,
+            action LowCardinality(String),
+            site_id UInt32,
+            target String,
+            details String CODEC(ZSTD(3))
+        ) ENGINE = MergeTree
+        ORDER BY at
+        SETTINGS fsync_after_insert = 1
+        """,
+    )),
 )
 
 

@@ -19,18 +19,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ingest.ipmask import parse_range
 from ingest.snapshot import Snapshot
 from ingest.store import Store
+from teller.durations import MAX_RETENTION_DAYS
 
 # A host name (optionally "*." for every subdomain); ports and schemes are not part of a site's domain.
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 SITE_FIELDS = ("site_id", "name", "domains", "timezone", "retention_days", "created_at", "ipv4_mask_bytes",
                "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes", "excluded_ips",
                "excluded_user_agents", "excluded_params", "visitor_cookie_seconds", "session_cookie_seconds",
-               "referral_cookie_seconds", "respect_dnt")
+               "referral_cookie_seconds", "respect_dnt", "rollup_retention_days")
 SITE_COLUMNS = [*SITE_FIELDS, "version", "is_deleted"]
 # Settings a site may change after creation, besides name, domains, timezone and retention.
 SETTING_NAMES = ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes",
                  "excluded_ips", "excluded_user_agents", "excluded_params", "visitor_cookie_seconds",
-                 "session_cookie_seconds", "referral_cookie_seconds", "respect_dnt")
+                 "session_cookie_seconds", "referral_cookie_seconds", "respect_dnt", "rollup_retention_days")
+# Rollups (daily counts, no visitor ids) are kept 25 months unless a site says otherwise: the CNIL's limit.
+DEFAULT_ROLLUP_RETENTION_DAYS = 761
+# Tables of the raw tier (pseudonymous rows) and of the rollup tier, each with a retention_days column.
+RAW_TABLES = ("events", "sessions")
+ROLLUP_TABLES = ("rollups",)
 # matomo.js's cookie lifetimes: _pk_id 393 days from its creation, _pk_ses 30 minutes, _pk_ref about 6 months.
 MATOMO_COOKIE_SECONDS = {"visitor_cookie_seconds": 33_955_200, "session_cookie_seconds": 1_800,
                          "referral_cookie_seconds": 15_768_000}
@@ -61,6 +67,7 @@ class Site:
     session_cookie_seconds: int = MATOMO_COOKIE_SECONDS["session_cookie_seconds"]
     referral_cookie_seconds: int = MATOMO_COOKIE_SECONDS["referral_cookie_seconds"]
     respect_dnt: bool = False  # send nothing when the browser says Do Not Track or Global Privacy Control
+    rollup_retention_days: int = DEFAULT_ROLLUP_RETENTION_DAYS  # the rollup tier; never less than retention_days
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,6 +150,9 @@ def check_setting(name: str, value: Any) -> Any:
     elif name.endswith("_cookie_seconds"):
         if not isinstance(value, int) or not 60 <= value <= 400 * 86400:
             raise SiteError(f"{name} must be 60 seconds to 400 days")
+    elif name == "rollup_retention_days":
+        if not isinstance(value, int) or not 1 <= value <= MAX_RETENTION_DAYS:
+            raise SiteError(f"rollup_retention_days must be 1 to {MAX_RETENTION_DAYS}")
     elif name == "visit_timeout_minutes":
         if not isinstance(value, int) or not 1 <= value <= 24 * 60:
             raise SiteError("visit_timeout_minutes must be 1 to 1440")
@@ -151,6 +161,14 @@ def check_setting(name: str, value: Any) -> Any:
     elif name in ("excluded_user_agents", "excluded_params"):
         return tuple(str(item).strip() for item in value if str(item).strip())
     return value
+
+
+def check_tiers(retention_days: int, rollup_retention_days: int) -> None:
+    if not 1 <= retention_days <= MAX_RETENTION_DAYS:
+        raise SiteError(f"retention_days must be 1 to {MAX_RETENTION_DAYS}")
+    if rollup_retention_days < retention_days:
+        raise SiteError(f"rollups must be kept at least as long as raw rows ({retention_days} days); "
+                        f"rollup_retention_days is {rollup_retention_days}")
 
 
 def check_name(name: str) -> str:
@@ -183,7 +201,8 @@ class SiteRegistry:
                 excluded_params=tuple(row["excluded_params"]),
                 visitor_cookie_seconds=row["visitor_cookie_seconds"],
                 session_cookie_seconds=row["session_cookie_seconds"],
-                referral_cookie_seconds=row["referral_cookie_seconds"], respect_dnt=bool(row["respect_dnt"])))
+                referral_cookie_seconds=row["referral_cookie_seconds"], respect_dnt=bool(row["respect_dnt"]),
+                rollup_retention_days=row["rollup_retention_days"]))
         return sites
 
     def get(self, site_id: int) -> Site | None:
@@ -198,6 +217,11 @@ class SiteRegistry:
     def add(self, name: str, domains: Iterable[str], timezone: str, retention_days: int,
             **settings: Any) -> Site:
         checked = self._check_settings(self.defaults | settings)
+        if "rollup_retention_days" not in settings:
+            # A site that keeps raw rows longer than the default rollup period keeps its rollups as long.
+            checked["rollup_retention_days"] = max(checked.get("rollup_retention_days",
+                                                               DEFAULT_ROLLUP_RETENTION_DAYS), retention_days)
+        check_tiers(retention_days, checked["rollup_retention_days"])
         with self._lock:
             next_id = self.store.client().query("SELECT max(site_id) + 1 FROM sites").result_rows[0][0]
             site = Site(
@@ -232,18 +256,25 @@ class SiteRegistry:
             retention_days=retention_days if retention_days is not None else site.retention_days,
             **self._check_settings(settings),
         )
+        check_tiers(changed.retention_days, changed.rollup_retention_days)
         self._write(changed)
         if changed.retention_days != site.retention_days:
-            # Stored rows carry the retention they were written with; rewrite them so the table TTL applies
-            # the new policy to old rows too. The mutation drops rows already past it.
-            for table in ("events", "sessions"):
-                self.store.client().command(
-                    "ALTER TABLE {table:Identifier} UPDATE retention_days = {days:UInt16} "
-                    "WHERE site_id = {site:UInt32}",
-                    parameters={"table": table, "days": changed.retention_days, "site": site_id},
-                    settings={"mutations_sync": 2},
-                )
+            self.reapply_retention(RAW_TABLES, site_id, changed.retention_days)
+        if changed.rollup_retention_days != site.rollup_retention_days:
+            self.reapply_retention(ROLLUP_TABLES, site_id, changed.rollup_retention_days)
         return changed
+
+    def reapply_retention(self, tables: tuple[str, ...], site_id: int, days: int) -> None:
+        # Stored rows carry the retention they were written with; rewrite them so the table TTL applies the new
+        # policy to old rows too, then apply the TTL now rather than at the next TTL merge.
+        client = self.store.client()
+        for table in tables:
+            client.command("ALTER TABLE {table:Identifier} UPDATE retention_days = {days:UInt16} "
+                           "WHERE site_id = {site:UInt32}",
+                           parameters={"table": table, "days": days, "site": site_id},
+                           settings={"mutations_sync": 2})
+            client.command("ALTER TABLE {table:Identifier} MATERIALIZE TTL", parameters={"table": table},
+                           settings={"mutations_sync": 2})
 
     def delete(self, site_id: int) -> Site:
         """Delete the site and every row it owns."""
@@ -251,7 +282,7 @@ class SiteRegistry:
         if site is None:
             raise KeyError(site_id)
         client = self.store.client()
-        for table in ("events", "sessions", "dropped_hits", "cookieless_salts"):
+        for table in (*RAW_TABLES, *ROLLUP_TABLES, "dropped_hits", "cookieless_salts", "rollup_salts"):
             # Lightweight DELETE hides the rows at once; merges remove them from disk.
             client.command("DELETE FROM {table:Identifier} WHERE site_id = {site:UInt32}",
                            parameters={"table": table, "site": site_id})

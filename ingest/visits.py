@@ -144,6 +144,17 @@ class VisitTracker:
             keep = sorted(self._open.items(), key=lambda item: item[1].last_seen)[len(self._open) // 4:]
             self._open = dict(keep)
 
+    def forget(self, visitor_ids: Iterable[int], site_id: int | None = None) -> int:
+        """Close the open visits of these visitors (on one site, or all) without writing anything: after a
+        data subject's rows are deleted, a next hit must start a new visit, not cancel and rewrite the deleted
+        one. Returns how many visits were closed."""
+        wanted = set(visitor_ids)
+        with self._lock:
+            keys = [key for key in self._open if key[1] in wanted and (site_id is None or key[0] == site_id)]
+            for key in keys:
+                del self._open[key]
+        return len(keys)
+
     def resume(self, rows: Iterable[Mapping[str, Any]], local_day_of: Any) -> int:
         """Take over visits still open at start-up (rows as stored, +1 only); returns how many."""
         count = 0

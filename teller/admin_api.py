@@ -1,137 +1,190 @@
-"""The admin API the CLI uses while a server owns the data: sites, as JSON, behind a bearer token."""
+"""The admin API: sites, tracking tokens, the retention audit and data-subject requests, as JSON, behind a
+bearer token. The CLI uses it while a server owns the data; a privacy officer's tooling can use it directly.
+
+Every handler runs the same LocalAdmin the CLI runs on a store, so both write the same audit log entries.
+"""
 
 from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from dashboards.api import error, site_from_path
+from dashboards.api import error
 from ingest.numbers import whole_number
-from ingest.sites import SiteCache, SiteError, SiteRegistry
-from ingest.tokens import TokenCache, TokenRegistry
-from teller.durations import MAX_RETENTION_DAYS
+from ingest.sites import SiteError
+from teller.admin import ACTOR_HEADER, AdminError, LocalAdmin, runtime_admin
+from teller.audit_log import clean_actor
+from teller.runtime import Runtime, admin_token
+from teller.subjects import export_csv
 
 _FIELDS: dict[str, type] = {
-    "name": str, "domains": list, "timezone": str, "retention_days": int, "ipv4_mask_bytes": int,
-    "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool, "visit_timeout_minutes": int,
-    "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list, "visitor_cookie_seconds": int,
-    "session_cookie_seconds": int, "referral_cookie_seconds": int, "respect_dnt": bool,
+    "name": str, "domains": list, "timezone": str, "retention_days": int, "rollup_retention_days": int,
+    "ipv4_mask_bytes": int, "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool,
+    "visit_timeout_minutes": int, "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list,
+    "visitor_cookie_seconds": int, "session_cookie_seconds": int, "referral_cookie_seconds": int,
+    "respect_dnt": bool,
 }
+_LISTS = ("domains", "excluded_ips", "excluded_user_agents", "excluded_params")
+_SITE_REQUIRED = ("name", "domains", "timezone", "retention_days")
+_SUBJECT_FIELDS = {"visitor": str, "user_id": str, "cookieless": dict, "site_id": int}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise _Refused(400, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _Refused(400, "the body must be a JSON object")
+    return body
+
+
+def _check_fields(body: dict[str, Any], fields: dict[str, type]) -> None:
+    for key, value in body.items():
+        kind = fields.get(key)
+        if kind is None:
+            raise _Refused(400, f"unknown field {key!r}; allowed: {', '.join(fields)}")
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise _Refused(400, f"{key} must be a {kind.__name__}")
+
+
+def _site_body(body: dict[str, Any], required: bool) -> dict[str, Any]:
+    _check_fields(body, _FIELDS)
+    for key in _LISTS:
+        if key in body and not all(isinstance(item, str) for item in body[key]):
+            raise _Refused(400, f"{key} must be a list of strings")
+    missing = [key for key in _SITE_REQUIRED if key not in body]
+    if required and missing:
+        raise _Refused(400, f"missing fields: {', '.join(missing)}")
+    return body
+
+
+def _site_id(request: Request) -> int:
+    text = request.path_params["site_id"]
+    site_id = whole_number(text, limit=2**32 - 1)
+    if site_id is None:
+        raise _Refused(400, f"site id {text[:20]!r} is not a number")
+    return site_id
+
+
+Handler = Callable[[Request, LocalAdmin], Any]
 
 
 class AdminApi:
-    def __init__(self, registry: SiteRegistry, cache: SiteCache, tokens: TokenRegistry, token_cache: TokenCache,
-                 token: str) -> None:
-        self.registry = registry
-        self.cache = cache
-        self.tokens = tokens
-        self.token_cache = token_cache
-        self.token = token
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.token = admin_token(runtime.settings.secret_key)
 
-    def _authorized(self, request: Request) -> bool:
+    def _admin(self, request: Request) -> LocalAdmin:
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            raise _Refused(401, "a valid admin token is required")
+        actor = clean_actor(unquote(request.headers.get(ACTOR_HEADER, "")) or "admin-api")
+        return runtime_admin(self.runtime, actor)
 
-    async def _body(self, request: Request, required: bool) -> dict[str, Any] | JSONResponse:
+    async def _run(self, request: Request, handler: Handler, status: int = 200) -> Response:
+        """Authorize, run the handler in a thread (ClickHouse calls block), map refusals to JSON errors."""
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return error(400, "the body is not JSON")
-        if not isinstance(body, dict):
-            return error(400, "the body must be a JSON object")
-        for key, value in body.items():
-            kind = _FIELDS.get(key)
-            if kind is None:
-                return error(400, f"unknown field {key!r}; allowed: {', '.join(_FIELDS)}")
-            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-                return error(400, f"{key} must be a {kind.__name__}")
-        for key in ("domains", "excluded_ips", "excluded_user_agents", "excluded_params"):
-            if key in body and not all(isinstance(item, str) for item in body[key]):
-                return error(400, f"{key} must be a list of strings")
-        if "retention_days" in body and not 1 <= body["retention_days"] <= MAX_RETENTION_DAYS:
-            return error(400, f"retention_days must be 1 to {MAX_RETENTION_DAYS}")
-        missing = [key for key in ("name", "domains", "timezone", "retention_days") if key not in body]
-        if required and missing:
-            return error(400, f"missing fields: {', '.join(missing)}")
-        return body
-
-    async def sites(self, request: Request) -> JSONResponse:
-        if not self._authorized(request):
-            return error(401, "a valid admin token is required")
-        if request.method == "GET":
-            sites = await run_in_threadpool(self.registry.list)
-            return JSONResponse({"sites": [site.as_json() for site in sites]})
-        body = await self._body(request, required=True)
-        if isinstance(body, JSONResponse):
-            return body
-        settings = {key: value for key, value in body.items()
-                    if key not in ("name", "domains", "timezone", "retention_days")}
-        try:
-            site = await run_in_threadpool(lambda: self.registry.add(body["name"], body["domains"], body["timezone"],
-                                                                     body["retention_days"], **settings))
+            admin = self._admin(request)
+            result = await handler(request, admin)
+        except _Refused as refused:
+            return error(refused.status, refused.reason)
+        except AdminError as reason:
+            return error(404 if str(reason).startswith("no ") else 400, str(reason))
         except SiteError as reason:
             return error(400, str(reason))
-        self.cache.invalidate()
-        return JSONResponse(site.as_json(), status_code=201)
+        return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
 
-    async def site(self, request: Request) -> JSONResponse:
-        if not self._authorized(request):
-            return error(401, "a valid admin token is required")
-        site = await run_in_threadpool(site_from_path, self.registry, request)
-        if isinstance(site, JSONResponse):
-            return site
-        if request.method == "GET":
-            return JSONResponse(site.as_json())
-        if request.method == "DELETE":
-            deleted = await run_in_threadpool(self.registry.delete, site.site_id)
-            await run_in_threadpool(self.tokens.delete_site, site.site_id)
-            self.cache.invalidate()
-            self.token_cache.invalidate()
-            return JSONResponse(deleted.as_json())
-        body = await self._body(request, required=False)
-        if isinstance(body, JSONResponse):
-            return body
-        try:
-            changed = await run_in_threadpool(lambda: self.registry.update(site.site_id, **body))
-        except SiteError as reason:
-            return error(400, str(reason))
-        self.cache.invalidate()
-        return JSONResponse(changed.as_json())
+    # Sites ------------------------------------------------------------------------------------------------
 
-    async def tracking_tokens(self, request: Request) -> JSONResponse:
+    async def sites(self, request: Request) -> Response:
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            if request.method == "GET":
+                return {"sites": [site.as_json() for site in await run_in_threadpool(admin.list_sites)]}
+            body = _site_body(await _json_object(request), required=True)
+            settings = {key: value for key, value in body.items() if key not in _SITE_REQUIRED}
+            site = await run_in_threadpool(lambda: admin.add_site(body["name"], body["domains"], body["timezone"],
+                                                                  body["retention_days"], **settings))
+            return JSONResponse(site.as_json(), status_code=201)
+        return await self._run(request, handle)
+
+    async def site(self, request: Request) -> Response:
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            site_id = _site_id(request)
+            if request.method == "GET":
+                return (await run_in_threadpool(admin.get_site, site_id)).as_json()
+            if request.method == "DELETE":
+                return (await run_in_threadpool(admin.delete_site, site_id)).as_json()
+            body = _site_body(await _json_object(request), required=False)
+            return (await run_in_threadpool(admin.update_site, site_id, body)).as_json()
+        return await self._run(request, handle)
+
+    # Tracking tokens --------------------------------------------------------------------------------------
+
+    async def tracking_tokens(self, request: Request) -> Response:
         """GET lists tokens (?site_id=N), POST {"site_id", "label"} creates one and shows it once."""
-        if not self._authorized(request):
-            return error(401, "a valid admin token is required")
-        if request.method == "GET":
-            site_id = whole_number(request.query_params.get("site_id", ""))
-            tokens = await run_in_threadpool(self.tokens.list, site_id)
-            return JSONResponse({"tokens": [token.as_json() for token in tokens]})
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return error(400, "the body is not JSON")
-        site_id = body.get("site_id") if isinstance(body, dict) else None
-        label = body.get("label", "") if isinstance(body, dict) else ""
-        if not isinstance(site_id, int) or isinstance(site_id, bool) or not isinstance(label, str):
-            return error(400, "send {\"site_id\": <number>, \"label\": <text>}")
-        if await run_in_threadpool(self.registry.get, site_id) is None:
-            return error(404, f"no site with id {site_id}")
-        secret, token = await run_in_threadpool(self.tokens.create, site_id, label)
-        self.token_cache.invalidate()
-        return JSONResponse(token.as_json() | {"token": secret}, status_code=201)
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            if request.method == "GET":
+                site_id = whole_number(request.query_params.get("site_id", ""))
+                return {"tokens": [token.as_json() for token in await run_in_threadpool(admin.list_tokens, site_id)]}
+            body = await _json_object(request)
+            site_id, label = body.get("site_id"), body.get("label", "")
+            if not isinstance(site_id, int) or isinstance(site_id, bool) or not isinstance(label, str):
+                raise _Refused(400, "send {\"site_id\": <number>, \"label\": <text>}")
+            secret, token = await run_in_threadpool(admin.add_token, site_id, label)
+            return JSONResponse(token.as_json() | {"token": secret}, status_code=201)
+        return await self._run(request, handle)
 
-    async def tracking_token(self, request: Request) -> JSONResponse:
-        if not self._authorized(request):
-            return error(401, "a valid admin token is required")
-        token_id = request.path_params["token_id"]
-        try:
-            revoked = await run_in_threadpool(self.tokens.revoke, token_id)
-        except KeyError:
-            return error(404, f"no single token with an id starting with {token_id[:20]!r}")
-        self.token_cache.invalidate()
-        return JSONResponse(revoked.as_json())
+    async def tracking_token(self, request: Request) -> Response:
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            token_id = request.path_params["token_id"][:100]
+            return (await run_in_threadpool(admin.revoke_token, token_id)).as_json()
+        return await self._run(request, handle)
+
+    # Retention --------------------------------------------------------------------------------------------
+
+    async def retention(self, request: Request) -> Response:
+        """GET: the audit. POST …/enforce: apply every policy now. Status 409 when rows are past policy, so a
+        monitoring probe can alert on the status alone."""
+        enforce = request.url.path.endswith("/enforce")
+
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            report = await run_in_threadpool(admin.retention_audit, enforce)
+            return JSONResponse(report, status_code=409 if report["rows_past_policy"] else 200)
+        return await self._run(request, handle)
+
+    # Data subjects ----------------------------------------------------------------------------------------
+
+    async def subject(self, request: Request) -> Response:
+        """POST /api/admin/subjects/{find|export|delete} with {"visitor"|"user_id"|"cookieless", "site_id"?}.
+        Export answers JSON, or CSV of one table with ?format=csv&table=events|visits."""
+        action = request.path_params["action"]
+        if action not in ("find", "export", "delete"):
+            return error(404, "subjects actions are find, export and delete")
+
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            body = await _json_object(request)
+            _check_fields(body, _SUBJECT_FIELDS)
+            result = await run_in_threadpool(getattr(admin, f"subject_{action}"), body)
+            if action == "export" and request.query_params.get("format") == "csv":
+                table = request.query_params.get("table", "events")
+                if table not in ("events", "visits"):
+                    raise _Refused(400, "table must be events or visits")
+                return Response(export_csv(result[table]), media_type="text/csv; charset=utf-8",
+                                headers={"Content-Disposition": f'attachment; filename="subject-{table}.csv"'})
+            return result
+        return await self._run(request, handle)

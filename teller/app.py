@@ -21,7 +21,7 @@ from dashboards.api import StatsApi
 from dashboards.web import DashboardPages
 from ingest.useragent import parse_user_agent
 from teller.admin_api import AdminApi
-from teller.runtime import Runtime, admin_token
+from teller.runtime import Runtime
 
 DASHBOARD_STATIC = Path(__file__).resolve().parent.parent / "dashboards" / "static"
 
@@ -87,8 +87,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     tracker_script = TrackerScriptEndpoint(runtime.sites)
     api = StatsApi(runtime.registry, runtime.queries)
     pages = DashboardPages(runtime.registry, runtime.queries)
-    admin = AdminApi(runtime.registry, runtime.sites, runtime.tokens, runtime.token_cache,
-                     admin_token(runtime.settings.secret_key))
+    admin = AdminApi(runtime)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -105,12 +104,16 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/optout.js", OptOutScriptEndpoint().handle, methods=["GET"]),
         Route("/", pages.index),
         Route("/sites/{site_id}", pages.site),
+        Route("/retention", pages.retention),
         Route("/api/v1/sites", api.sites),
         Route("/api/v1/sites/{site_id}/summary", api.summary),
         Route("/api/admin/sites", admin.sites, methods=["GET", "POST"]),
         Route("/api/admin/sites/{site_id}", admin.site, methods=["GET", "PATCH", "DELETE"]),
         Route("/api/admin/tokens", admin.tracking_tokens, methods=["GET", "POST"]),
         Route("/api/admin/tokens/{token_id}", admin.tracking_token, methods=["DELETE"]),
+        Route("/api/admin/retention", admin.retention, methods=["GET"]),
+        Route("/api/admin/retention/enforce", admin.retention, methods=["POST"]),
+        Route("/api/admin/subjects/{action}", admin.subject, methods=["POST"]),
         Route("/healthz", lambda request: PlainTextResponse("ok\n")),
         Route("/readyz", readiness_endpoint(runtime)),
         Route("/metrics", metrics_endpoint(runtime)),

@@ -8,6 +8,7 @@ import logging
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.exceptions import Error as ClickHouseError
@@ -27,9 +28,12 @@ from teller.admin import (
     running_server,
     write_pidfile,
 )
+from teller.audit_log import local_actor
 from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
 from teller.durations import parse_days, parse_seconds
-from teller.runtime import site_defaults
+from teller.retention import render_text
+from teller.runtime import ship_leftover_spool, site_defaults
+from teller.subjects import export_csv
 
 log = logging.getLogger("teller")
 
@@ -55,24 +59,27 @@ def with_admin(settings: Settings, action: Callable[[Admin], Any]) -> Any:
     store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
     try:
         migrate(store)
-        return action(LocalAdmin(SiteRegistry(store, defaults=site_defaults(settings)), TokenRegistry(store)))
+        return action(LocalAdmin(store, SiteRegistry(store, defaults=site_defaults(settings)), TokenRegistry(store),
+                                 settings.secret_key, local_actor(),
+                                 settle=lambda subject: ship_leftover_spool(settings, store)))
     finally:
         store.close()
 
 
-def retention_days(text: str | None) -> int | None:
+def retention_days(text: str | None, option: str = "--retention") -> int | None:
     if text is None:
         return None
     try:
         return parse_days(text)
     except ValueError as error:
-        raise CliError(f"--retention {text!r}: {error}") from None
+        raise CliError(f"{option} {text!r}: {error}") from None
 
 
 def print_site(site: Site) -> None:
     identity = "cookieless" if site.cookieless else "cookies when the snippet sets them"
     print(f"{site.site_id:>5}  {site.name}\n       domains: {', '.join(site.domains)}\n"
-          f"       timezone: {site.timezone}, retention: {site.retention_days} days, visits end after "
+          f"       timezone: {site.timezone}, raw rows kept {site.retention_days} days, rollups "
+          f"{site.rollup_retention_days} days, visits end after "
           f"{site.visit_timeout_minutes} min idle\n"
           f"       addresses: IPv4 last {site.ipv4_mask_bytes} byte(s) zeroed, IPv6 /{site.ipv6_prefix_bits} kept; "
           f"geo from the {'full' if site.geo_full_ip else 'masked'} address; visitors: {identity}\n"
@@ -98,6 +105,9 @@ def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name)
         if value is not None:
             changes[name] = [] if value == [""] else value
+    rollup_days = retention_days(args.rollup_retention, "--rollup-retention")
+    if rollup_days is not None:
+        changes["rollup_retention_days"] = rollup_days
     for name in ("visitor_cookie_seconds", "session_cookie_seconds", "referral_cookie_seconds"):
         value = getattr(args, name)
         if value is not None:
@@ -109,6 +119,9 @@ def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_setting_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rollup-retention", dest="rollup_retention",
+                        help="how long its rollups (daily counts, no visitor ids) are kept, e.g. 25mo; at least "
+                             "--retention (default from config, 761 days)")
     parser.add_argument("--ipv4-mask", dest="ipv4_mask_bytes", type=int, choices=(1, 2, 3),
                         help="bytes of IPv4 addresses zeroed (default from config)")
     parser.add_argument("--ipv6-prefix", dest="ipv6_prefix_bits", type=int, metavar="BITS",
@@ -284,6 +297,7 @@ def serve(settings: Settings, runtime: Any, site: Site | None) -> int:
 
     # On shutdown the spool is committed and shipped before the process exits.
     app = build_app(runtime, on_ready=ready, on_shutdown=runtime.stop_ingest)
+    runtime.start_rollups()
     write_pidfile(settings, f"http://{settings.server.host}:{settings.server.port}".replace("0.0.0.0", "127.0.0.1"))
     try:
         # access_log off and proxy_headers off: Teller masks addresses itself and logs none of them.
@@ -340,6 +354,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   flush=True)
             tracked = load_demo_traffic(runtime, site, days=args.days)
             print(f"Tracked {tracked:,} demo hits.", flush=True)
+            runtime.drain()
+            built = runtime.rollups.run(runtime.registry.list())
+            print(f"Built the rollups of {built} days.", flush=True)
     except BaseException:
         runtime.close()
         raise
@@ -348,6 +365,75 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(banner(settings, site).replace("Teller is running.", "Demo data is ready; start it with teller serve."))
         return 0
     return serve(settings, runtime, site)
+
+
+def cmd_retention_audit(args: argparse.Namespace) -> int:
+    report: dict[str, Any] = with_admin(settings_for(args), lambda admin: admin.retention_audit(args.enforce))
+    if args.html:
+        from dashboards.web import render_retention_report
+
+        Path(args.html).write_text(render_retention_report(report), encoding="utf-8")
+        print(f"Wrote the printable report to {args.html}.", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif not args.html:
+        print(render_text(report), end="")
+    # Non-zero when anything is past its policy, so cron or monitoring can alert on the exit status alone.
+    return 1 if report["rows_past_policy"] else 0
+
+
+def subject_request(args: argparse.Namespace) -> dict[str, Any]:
+    request: dict[str, Any] = {"site_id": args.site} if args.site is not None else {}
+    if args.visitor:
+        request["visitor"] = args.visitor
+    if args.user_id:
+        request["user_id"] = args.user_id
+    if args.ip or args.user_agent or args.day:
+        if not (args.ip and args.user_agent and args.day and args.site is not None):
+            raise CliError("a cookieless visitor is named by --site, --day, --ip and --user-agent together")
+        request["cookieless"] = {"day": args.day, "ip": args.ip, "user_agent": args.user_agent}
+    return request
+
+
+def cmd_subject_find(args: argparse.Namespace) -> int:
+    result = with_admin(settings_for(args), lambda admin: admin.subject_find(subject_request(args)))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    if not result["found"]:
+        print("No stored row belongs to this visitor.")
+    for row in result["found"]:
+        print(f"site {row['site_id']:>5}  {row['table']:<9} {row['rows']:>7,} rows  {row['first']} to {row['last']}")
+    return 0
+
+
+def cmd_subject_export(args: argparse.Namespace) -> int:
+    result = with_admin(settings_for(args), lambda admin: admin.subject_export(subject_request(args)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "subject.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    for table in ("events", "visits"):
+        (out / f"{table}.csv").write_text(export_csv(result[table]), encoding="utf-8")
+    print(f"Exported {len(result['events']):,} events and {len(result['visits']):,} visits to {out}/ "
+          "(events.csv, visits.csv, subject.json).")
+    return 0
+
+
+def cmd_subject_delete(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    request = subject_request(args)
+    found = with_admin(settings, lambda admin: admin.subject_find(request))["found"]
+    rows = sum(row["rows"] for row in found)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("refusing to delete without confirmation; pass --yes to confirm")
+        if input(f"Delete {rows:,} stored rows of this visitor? Type yes to confirm: ").strip() != "yes":
+            print("Not deleted.")
+            return 1
+    result = with_admin(settings, lambda admin: admin.subject_delete(request))
+    deleted = ", ".join(f"{table} {count:,}" for table, count in result["deleted_rows"].items()) or "nothing"
+    print(f"Deleted: {deleted}. Recorded in the audit log.")
+    return 0
 
 
 # Parser -----------------------------------------------------------------------------------------------
@@ -417,6 +503,36 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("site_id", type=int)
     delete.add_argument("--yes", action="store_true", help="do not ask")
     delete.set_defaults(handler=cmd_site_delete)
+    retention = commands.add_parser("retention", help="prove and enforce retention policies")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True, metavar="ACTION")
+    audit = retention_commands.add_parser(
+        "audit", help="every table's TTL, rows and bytes; every site's rows per tier against its policy; the "
+                      "audit log. Exit status 1 when any row is past its policy")
+    audit.add_argument("--enforce", action="store_true", help="apply every policy now and report what was removed")
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.add_argument("--html", metavar="FILE", help="also write a printable HTML report to FILE")
+    audit.set_defaults(handler=cmd_retention_audit)
+
+    subject = commands.add_parser("subject", help="data-subject requests: find, export or delete a visitor's rows")
+    subject_commands = subject.add_subparsers(dest="subject_command", required=True, metavar="ACTION")
+    for name, handler, help_text in (
+            ("find", cmd_subject_find, "where a visitor's rows are"),
+            ("export", cmd_subject_export, "write every stored row of a visitor as CSV and JSON"),
+            ("delete", cmd_subject_delete, "delete every stored row of a visitor (asks first)")):
+        action = subject_commands.add_parser(name, help=help_text)
+        action.add_argument("--visitor", help="the _pk_id cookie value (its first 16 hex digits)")
+        action.add_argument("--user-id", dest="user_id", help="the user id the site sends (uid / setUserId)")
+        action.add_argument("--site", type=int, help="only this site (required for a cookieless visitor)")
+        action.add_argument("--day", help="cookieless: the site-local day, e.g. 2026-11-20 (salts last 2 days)")
+        action.add_argument("--ip", help="cookieless: the visitor's address that day")
+        action.add_argument("--user-agent", dest="user_agent", help="cookieless: the browser's user agent that day")
+        if name == "find":
+            action.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "export":
+            action.add_argument("--out", required=True, help="directory for events.csv, visits.csv, subject.json")
+        if name == "delete":
+            action.add_argument("--yes", action="store_true", help="do not ask")
+        action.set_defaults(handler=handler)
     return parser
 
 

@@ -44,6 +44,7 @@ class PrivacySettings:
     ipv4_mask_bytes: int
     ipv6_prefix_bits: int
     default_retention_days: int
+    default_rollup_retention_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,12 @@ database = "teller"
 ipv4_mask_bytes = 2
 # Leading bits of an IPv6 address kept: 0 to 64 (48 keeps the site prefix).
 ipv6_prefix_bits = 48
-# Retention for new sites, e.g. "395d", "13mo", "2y". A site can set its own.
+# Retention of new sites' raw rows (visits and events, pseudonymous), e.g. "395d", "13mo", "1y".
+# 395 days is 13 months, the CNIL's limit for consent-exempt analytics. A site can set its own.
 default_retention = "395d"
+# Retention of new sites' rollups (daily counts, no visitor ids or addresses); at least the raw retention.
+# 761 days is 25 months, the CNIL's limit for the statistics derived from them.
+default_rollup_retention = "761d"
 
 [proxy]
 # Networks whose X-Forwarded-For / Forwarded headers are trusted, e.g. ["10.0.0.0/8"]. Empty: none.
@@ -201,6 +206,14 @@ class _Reader:
             raise self.fail(section, key, value, allowed)
         return value
 
+    def days(self, section: str | None, key: str, default: str) -> int:
+        """A retention period written as text ("395d", "13mo") in whole days."""
+        text = self.string(section, key, default)
+        try:
+            return parse_days(text)
+        except ValueError as error:
+            raise self.fail(section, key, text, str(error)) from None
+
     def number(self, section: str | None, key: str, default: float, check: Callable[[float], bool],
                allowed: str) -> float:
         value, from_env = self.raw(section, key, default)
@@ -268,16 +281,17 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     if not database.replace("_", "").isalnum():
         raise reader.fail("storage", "database", database, "letters, digits and underscores")
 
-    retention_text = reader.string("privacy", "default_retention", "395d")
-    try:
-        retention_days = parse_days(retention_text)
-    except ValueError as error:
-        raise reader.fail("privacy", "default_retention", retention_text, str(error)) from None
+    retention_days = reader.days("privacy", "default_retention", "395d")
+    rollup_retention_days = reader.days("privacy", "default_rollup_retention", "761d")
+    if rollup_retention_days < retention_days:
+        raise reader.fail("privacy", "default_rollup_retention", f"{rollup_retention_days}d",
+                          f"at least default_retention ({retention_days} days)")
 
     privacy = PrivacySettings(
         ipv4_mask_bytes=reader.integer("privacy", "ipv4_mask_bytes", 2, lambda v: v in (1, 2, 3), "1, 2 or 3"),
         ipv6_prefix_bits=reader.integer("privacy", "ipv6_prefix_bits", 48, lambda v: 0 <= v <= 64, "0 to 64"),
         default_retention_days=retention_days,
+        default_rollup_retention_days=rollup_retention_days,
     )
 
     proxies = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 DAY = 86400
-# Months and years are calendar approximations: a retention period or a cookie lifetime only needs to be at
-# least what the privacy policy promises.
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY, "mo": 31 * DAY, "y": 366 * DAY}
+# Months and years are the shortest calendar ones: a privacy policy promises how long data is kept at most
+# ("deleted after 13 months"), so rounding must never make a period longer than it says.
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY, "mo": 28 * DAY, "y": 365 * DAY}
 _PATTERN = re.compile(r"^\s*(\d+)\s*(s|mo|m|h|d|w|y)\s*$")
 MAX_RETENTION_DAYS = 65535  # the UInt16 retention column
 MAX_COOKIE_SECONDS = 400 * DAY  # browsers keep no cookie longer than 400 days

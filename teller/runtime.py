@@ -13,6 +13,7 @@ from dashboards.queries import StatsQueries
 from ingest.geo import GeoLocator
 from ingest.migrations import migrate
 from ingest.pipeline import Pipeline
+from ingest.rollups import RollupBuilder
 from ingest.salts import SaltBook
 from ingest.shipper import Shipper
 from ingest.sites import SiteCache, SiteRegistry
@@ -35,7 +36,19 @@ def admin_token(secret_key: str) -> str:
 def site_defaults(settings: Settings) -> dict[str, Any]:
     """Settings a new site starts with, from the config file."""
     return {"ipv4_mask_bytes": settings.privacy.ipv4_mask_bytes,
-            "ipv6_prefix_bits": settings.privacy.ipv6_prefix_bits}
+            "ipv6_prefix_bits": settings.privacy.ipv6_prefix_bits,
+            "rollup_retention_days": settings.privacy.default_rollup_retention_days}
+
+
+def ship_leftover_spool(settings: Settings, store: Store) -> int:
+    """Ship what a stopped server left in this data directory's spool (the CLI does this before deleting a
+    data subject, or the next start would write their rows again). Returns segments shipped."""
+    ingest = settings.ingest
+    spool = Spool(settings.data_dir / "spool", budget_bytes=ingest.spool_budget_mb << 20)
+    try:
+        return Shipper(spool, store).ship_pending()
+    finally:
+        spool.close()
 
 
 def open_visits(store: Store, sites: SiteCache) -> tuple[list[dict[str, Any]], Any]:
@@ -72,6 +85,7 @@ class Runtime:
     queries: StatsQueries
     tokens: TokenRegistry
     token_cache: TokenCache
+    rollups: RollupBuilder
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
@@ -106,7 +120,11 @@ class Runtime:
         token_cache = TokenCache(tokens)
         pipeline = Pipeline(sites, geo, spool, visits, salts, token_cache, settings.secret_key)
         return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, StatsQueries(store),
-                   tokens, token_cache)
+                   tokens, token_cache, RollupBuilder(store))
+
+    def start_rollups(self) -> None:
+        """Build rollups now and every few minutes in the background (the server does this)."""
+        self.rollups.start(self.registry.list)
 
     def drain(self, timeout: float = 60) -> None:
         """Seal the spool and ship everything in it now (the demo loader and tests use this)."""
@@ -127,6 +145,7 @@ class Runtime:
             log.warning("ClickHouse did not take the last spool segments; they are shipped at the next start")
 
     def close(self) -> None:
+        self.rollups.stop()
         self.stop_ingest()
         self.geo.close()
         self.store.close()

@@ -41,7 +41,7 @@ def test_site_add_list_update_delete(config_path: Path, store: Store, capsys: py
     assert (site["retention_days"], site["timezone"]) == (400, "Europe/Amsterdam")
 
     assert run(config_path, "site", "update", str(site["site_id"]), "--retention", "6w", "--name", "Bakker") == 0
-    assert "retention: 42 days" in capsys.readouterr().out
+    assert "raw rows kept 42 days, rollups 761 days" in capsys.readouterr().out
 
     assert run(config_path, "snippet", "--site", str(site["site_id"])) == 0
     snippet = capsys.readouterr().out

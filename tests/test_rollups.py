@@ -1,0 +1,146 @@
+"""The rollup tier: built from the raw rows, free of visitor ids, kept per site, and read by the dashboard once
+the raw rows of a range have expired."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dashboards.periods import DateRange
+from ingest.pipeline import Verdict
+from ingest.sites import Site
+from teller.runtime import Runtime
+from tests.helpers import add_site, event_rows, tracking_request
+
+VISITORS = ("1111111111111111", "2222222222222222", "3333333333333333")
+
+
+def seed(runtime: Runtime, site: Site, days_ago: tuple[int, ...]) -> None:
+    """Per day: visitor 1 views two pages (one visit), visitor 2 one page from a search engine, visitor 3 on
+    even days only, from a campaign."""
+    for age in days_ago:
+        at = datetime.now(UTC).replace(hour=11, minute=0, second=0, microsecond=0) - timedelta(days=age)
+        hits: list[tuple[str, str, dict[str, str]]] = [
+            (VISITORS[0], "/", {}), (VISITORS[0], "/prijzen", {}),
+            (VISITORS[1], "/blog", {"urlref": "https://www.google.com/"}),
+        ]
+        if age % 2 == 0:
+            hits.append((VISITORS[2], "/?utm_source=nieuwsbrief&utm_campaign=winter", {}))
+        for offset, (visitor, path, extra) in enumerate(hits):
+            request = tracking_request(site, path, at=at + timedelta(minutes=offset), cid=visitor, **extra)
+            assert runtime.pipeline.handle(request).verdict is Verdict.TRACKED
+    runtime.drain()
+
+
+def last_days(site: Site, days: int) -> DateRange:
+    today = datetime.now(site.zone).date()
+    return DateRange(today - timedelta(days=days - 1), today, site.zone, "custom")
+
+
+def dashboard(runtime: Runtime, site: Site, date_range: DateRange) -> dict[str, Any]:
+    queries = runtime.queries
+    return {"totals": queries.totals(site, date_range), "timeseries": queries.timeseries(site, date_range),
+            "pages": queries.top_pages(site, date_range)}
+
+
+def rollup_days(runtime: Runtime, site: Site) -> list[date]:
+    rows = runtime.store.client().query(
+        "SELECT DISTINCT day FROM rollups FINAL WHERE site_id = {site:UInt32} ORDER BY day",
+        parameters={"site": site.site_id}).result_rows
+    return [row[0] for row in rows]
+
+
+def test_dashboard_reads_rollups_once_raw_rows_expired(runtime: Runtime) -> None:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=30)
+    other = add_site(runtime, "Other", ("other.example",), retention_days=30)
+    seed(runtime, site, (12, 10, 9, 2, 1))
+    seed(runtime, other, (10,))
+    assert runtime.rollups.run(runtime.registry.list()) == 6
+    date_range = last_days(site, 14)
+    assert not runtime.queries.reads_rollups(site, date_range)
+    from_raw = dashboard(runtime, site, date_range)
+    assert from_raw["totals"].visits == 5 * 2 + 3  # visitors 1 and 2 every day, visitor 3 on even days
+    assert from_raw["totals"].pageviews == 5 * 3 + 3
+
+    shortened = runtime.registry.update(site.site_id, retention_days=5)
+    assert {row["pathname"] for row in event_rows(runtime, site)} == {"/", "/prijzen", "/blog"}
+    assert len(event_rows(runtime, site)) == 4 + 3  # only the last two days stay raw (2 days ago is even)
+    assert runtime.queries.reads_rollups(shortened, date_range)
+    from_rollups = dashboard(runtime, shortened, date_range)
+    assert from_rollups == from_raw  # same totals, the same day by day, the same pages
+    # The other site's rows and rollups are untouched.
+    assert len(event_rows(runtime, other)) == 3 + 1
+
+
+def test_rollups_are_rebuilt_until_final_and_never_from_partial_raw_rows(runtime: Runtime) -> None:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=30)
+    seed(runtime, site, (3, 0))
+    builder = runtime.rollups
+    assert builder.run([site]) == 2
+    # Three days ago is final (built after its end); today stays pending while it can still change.
+    assert builder.pending_days(site, datetime.now(UTC)) == [datetime.now(site.zone).date()]
+    seed(runtime, site, (0,))
+    builder.run([site])
+    today = datetime.now(site.zone).date()
+    assert runtime.queries.totals(site, DateRange(today, today, site.zone, "today")).visits == 3
+    # A day whose first hours are past the raw retention is never rebuilt from what is left of it.
+    late = datetime.now(UTC) + timedelta(days=27, hours=12)
+    assert date(*(datetime.now(site.zone) - timedelta(days=3)).timetuple()[:3]) not in builder.pending_days(site, late)
+
+
+def test_rollups_hold_no_visitor_ids_or_addresses(runtime: Runtime) -> None:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=30)
+    seed(runtime, site, (1,))
+    runtime.rollups.run([site])
+    client = runtime.store.client()
+    columns = {row[0] for row in client.query("SELECT name FROM system.columns WHERE database = currentDatabase() "
+                                               "AND table = 'rollups'").result_rows}
+    assert not {"visitor_id", "visit_id", "ip_masked", "user_id"} & columns
+    # Every stored byte, the unique-visitor states included, exactly as ClickHouse holds them.
+    stored = client.raw_query("SELECT * FROM rollups WHERE site_id = {site:UInt32} FORMAT RowBinary",
+                              parameters={"site": site.site_id})
+    assert stored  # the states are there
+    for visitor in VISITORS:
+        assert visitor.encode() not in stored
+        assert int(visitor, 16).to_bytes(8, "little") not in stored
+        assert int(visitor, 16).to_bytes(8, "big") not in stored
+    assert b"81.2." not in stored  # the (masked) address of every seeded hit
+
+    # What the day's unique-visitor state is made of: keyed hashes under the month's salt, not the ids.
+    day = datetime.now(site.zone).date() - timedelta(days=1)
+    state = client.raw_query("SELECT visitors FROM rollups FINAL WHERE site_id = {site:UInt32} AND day = {day:Date} "
+                             "AND dimension = '' FORMAT RowBinary", parameters={"site": site.site_id, "day": day})
+    ids = [int(visitor, 16) for visitor in VISITORS[:2]]  # day 1 is odd: visitors 1 and 2
+    salt = runtime.rollups.salts.existing(site.site_id, day.replace(day=1))
+    assert salt is not None
+    salted = client.raw_query("SELECT uniqCombined64State(sipHash64({salt:String}, id)) "
+                              "FROM (SELECT arrayJoin({ids:Array(UInt64)}) AS id) FORMAT RowBinary",
+                              parameters={"salt": salt.hex(), "ids": ids})
+    plain = client.raw_query("SELECT uniqCombined64State(id) FROM (SELECT arrayJoin({ids:Array(UInt64)}) AS id) "
+                             "FORMAT RowBinary", parameters={"ids": ids})
+    assert state == salted != plain
+
+
+def test_each_sites_rollups_expire_at_its_own_rollup_retention(runtime: Runtime) -> None:
+    keeps = add_site(runtime, "Keeps", ("keeps.example",), retention_days=30)
+    trims = add_site(runtime, "Trims", ("trims.example",), retention_days=30)
+    for site in (keeps, trims):
+        seed(runtime, site, (20, 8, 1))
+    runtime.rollups.run(runtime.registry.list())
+    today = datetime.now(keeps.zone).date()
+    all_days = [today - timedelta(days=age) for age in (20, 8, 1)]
+    assert rollup_days(runtime, keeps) == rollup_days(runtime, trims) == all_days
+
+    runtime.registry.update(trims.site_id, retention_days=5, rollup_retention_days=10)
+    assert rollup_days(runtime, trims) == all_days[1:]  # the 20-day-old rollup is past 10 days
+    assert {row["ts"].date() for row in event_rows(runtime, trims)} == {all_days[2]}  # raw: past 5 days gone
+    assert rollup_days(runtime, keeps) == all_days
+    assert len(event_rows(runtime, keeps)) == 3 * 3 + 2
+
+    # Rollups can never be kept for less time than the raw rows they summarise.
+    try:
+        runtime.registry.update(keeps.site_id, rollup_retention_days=10)
+    except ValueError as error:
+        assert "at least as long as raw rows" in str(error)
+    else:
+        raise AssertionError("a rollup retention below the raw retention was accepted")
