@@ -20,6 +20,8 @@ def site_summary(queries: StatsQueries, site: Site, query: Mapping[str, str],
         "site": site.as_json(),
         "range": {"period": date_range.period, "from": date_range.first.isoformat(),
                   "to": date_range.last.isoformat(), "timezone": site.timezone},
+        # "rollups" when the range reaches back past the raw retention (ingest/rollups.py says what differs).
+        "source": "rollups" if queries.reads_rollups(site, date_range, now) else "raw",
         "totals": {"visitors": totals.visitors, "visits": totals.visits, "pageviews": totals.pageviews,
                    "bounce_rate": totals.bounce_rate, "visit_duration": totals.visit_duration},
         "current_visitors": queries.current_visitors(site, now),

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from starlette.testclient import TestClient
+
 from dashboards.periods import DateRange
 from ingest.pipeline import Verdict
 from ingest.sites import Site
@@ -70,6 +72,21 @@ def test_dashboard_reads_rollups_once_raw_rows_expired(runtime: Runtime) -> None
     assert from_rollups == from_raw  # same totals, the same day by day, the same pages
     # The other site's rows and rollups are untouched.
     assert len(event_rows(runtime, other)) == 3 + 1
+
+
+def test_the_stats_api_and_page_say_when_they_read_rollups(runtime: Runtime, http: TestClient) -> None:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=30)
+    seed(runtime, site, (12, 1))
+    runtime.rollups.run([site])
+    runtime.registry.update(site.site_id, retention_days=5)
+    today = datetime.now(site.zone).date()
+    query = f"period=custom&from={today - timedelta(days=13)}&to={today}"
+    summary = http.get(f"/api/v1/sites/{site.site_id}/summary?{query}").json()
+    assert summary["source"] == "rollups"
+    assert (summary["totals"]["visits"], summary["totals"]["pageviews"]) == (2 + 2, 4 + 3)
+    assert "from the daily rollups" in http.get(f"/sites/{site.site_id}?{query}").text
+    recent = http.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
+    assert recent["source"] == "raw"
 
 
 def test_rollups_are_rebuilt_until_final_and_never_from_partial_raw_rows(runtime: Runtime) -> None:

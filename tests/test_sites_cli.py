@@ -16,7 +16,8 @@ from tests.helpers import event_rows, tracking_request
 
 COMMANDS = [[], ["init"], ["serve"], ["migrate"], ["demo"], ["snippet"], ["site"], ["site", "add"], ["site", "list"],
             ["site", "update"], ["site", "delete"], ["token"], ["token", "add"], ["token", "list"],
-            ["token", "revoke"]]
+            ["token", "revoke"], ["retention"], ["retention", "audit"], ["subject"], ["subject", "find"],
+            ["subject", "export"], ["subject", "delete"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "teller")
