@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from dashboards.periods import PeriodError
+from dashboards.breakdowns import MAX_LIMIT, Breakdowns
+from dashboards.export import rows_csv
+from dashboards.filters import FilterError, parse_filters
+from dashboards.periods import PeriodError, parse_range
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
 from ingest.numbers import whole_number
@@ -30,6 +36,7 @@ class StatsApi:
     def __init__(self, registry: SiteRegistry, queries: StatsQueries) -> None:
         self.registry = registry
         self.queries = queries
+        self.breakdowns = Breakdowns(queries)
 
     async def sites(self, request: Request) -> JSONResponse:
         sites = await run_in_threadpool(self.registry.list)
@@ -44,3 +51,29 @@ class StatsApi:
         except PeriodError as reason:
             return error(400, str(reason))
         return JSONResponse(body)
+
+    async def breakdown(self, request: Request) -> Response:
+        """GET …/breakdown?dimension=country&period=30d&filter=device==mobile&limit=100&offset=0[&format=csv]"""
+        site = await run_in_threadpool(site_from_path, self.registry, request)
+        if isinstance(site, JSONResponse):
+            return site
+        query = request.query_params
+        limit = whole_number(query.get("limit", "100"), limit=MAX_LIMIT)
+        offset = whole_number(query.get("offset", "0"), limit=10**6)
+        if limit is None or offset is None:
+            return error(400, f"limit must be 0 to {MAX_LIMIT} and offset 0 to 1000000")
+        dimension = query.get("dimension", "")
+        try:
+            date_range = parse_range(query, site.zone, datetime.now(UTC))
+            filters = parse_filters(query.getlist("filter"))
+            report = await run_in_threadpool(self.breakdowns.report, site, date_range, dimension, filters,
+                                             limit, offset)
+        except (PeriodError, FilterError) as reason:
+            return error(400, str(reason))
+        if query.get("format") == "csv":
+            name = f"{site.name}-{dimension}-{date_range.first}-{date_range.last}.csv"
+            return Response(rows_csv(report.rows), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{quote(name)}"'})
+        return JSONResponse({"site_id": site.site_id, "dimension": report.dimension, "source": report.source,
+                             "range": {"from": date_range.first.isoformat(), "to": date_range.last.isoformat()},
+                             "filters": [item.as_text() for item in filters], "rows": report.rows})

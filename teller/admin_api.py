@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dashboards.api import error
+from dashboards.export import rows_csv
 from ingest.numbers import whole_number
 from ingest.sites import SiteError
 from teller.admin import ACTOR_HEADER, AdminError, LocalAdmin, runtime_admin
 from teller.audit_log import clean_actor
 from teller.runtime import Runtime, admin_token
-from teller.subjects import export_csv
 
 _FIELDS: dict[str, type] = {
     "name": str, "domains": list, "timezone": str, "retention_days": int, "rollup_retention_days": int,
@@ -184,7 +184,7 @@ class AdminApi:
                 table = request.query_params.get("table", "events")
                 if table not in ("events", "visits"):
                     raise _Refused(400, "table must be events or visits")
-                return Response(export_csv(result[table]), media_type="text/csv; charset=utf-8",
+                return Response(rows_csv(result[table]), media_type="text/csv; charset=utf-8",
                                 headers={"Content-Disposition": f'attachment; filename="subject-{table}.csv"'})
             return result
         return await self._run(request, handle)

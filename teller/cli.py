@@ -15,6 +15,7 @@ from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 
 from collector.optout import render_optout_embed
 from collector.snippet import render_snippet
+from dashboards.export import rows_csv
 from ingest.migrations import migrate
 from ingest.sites import Site, SiteError, SiteRegistry
 from ingest.store import Store
@@ -33,7 +34,6 @@ from teller.config import ConfigError, Settings, config_path_from, load_settings
 from teller.durations import parse_days, parse_seconds
 from teller.retention import render_text
 from teller.runtime import ship_leftover_spool, site_defaults
-from teller.subjects import export_csv
 
 log = logging.getLogger("teller")
 
@@ -413,7 +413,7 @@ def cmd_subject_export(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "subject.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     for table in ("events", "visits"):
-        (out / f"{table}.csv").write_text(export_csv(result[table]), encoding="utf-8")
+        (out / f"{table}.csv").write_text(rows_csv(result[table]), encoding="utf-8")
     print(f"Exported {len(result['events']):,} events and {len(result['visits']):,} visits to {out}/ "
           "(events.csv, visits.csv, subject.json).")
     return 0

@@ -8,11 +8,8 @@ which is the point). Only the raw tier holds subject data; rollups hold counts a
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import ipaddress
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -145,16 +142,3 @@ class SubjectData:
             client.command(f"DELETE FROM {table} WHERE {MATCH[table]}",  # noqa: S608 - constants; values bound
                            parameters=_parameters(subject), settings={"lightweight_deletes_sync": 2})
         return counts
-
-
-def export_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV with a header; maps and lists as JSON text."""
-    if not rows:
-        return ""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-                         for key, value in row.items()})
-    return out.getvalue()

@@ -1,0 +1,129 @@
+"""Breakdown reports: one dimension's values with their metrics, for a range and a set of filters.
+
+Visit dimensions (sources, locations, devices, entry and exit pages) count visitors, visits, pageviews,
+bounce rate and visit duration over the visits that started in the range. Action dimensions (pages, titles,
+outlinks, downloads, site searches, events, goals, hour of day) count visitors, visits and actions; pages
+add their mean load time, goals their conversion rate (converting visitors / all visitors, under the same
+filters) and revenue. Ranges reaching back past the raw retention are read from rollups, for the dimensions
+rollups keep and without filters (the rollups have no rows to filter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dashboards.filters import DIMENSIONS, Filter, FilterError, kind_condition, where
+from dashboards.periods import DateRange
+from dashboards.queries import StatsQueries
+from ingest.rollups import DIMENSIONS as ROLLUP_DIMENSIONS
+from ingest.sites import Site
+
+MAX_LIMIT = 1000
+# The breakdowns rollups keep (they use the report's dimension names; "" is their day totals).
+FROM_ROLLUPS = tuple(name for name in ROLLUP_DIMENSIONS if name)
+# Page load time: the sum of Matomo's performance timings, in ms, over the page views that sent them (a
+# timing the browser did not send is stored as -1).
+_LOAD_TIME = " + ".join(f"greatest({column}, 0)" for column in (
+    "pf_network", "pf_server", "pf_transfer", "pf_dom_processing", "pf_dom_completion", "pf_onload"))
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    dimension: str
+    source: str  # "raw" or "rollups"
+    rows: list[dict[str, Any]]
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+class Breakdowns:
+    def __init__(self, queries: StatsQueries) -> None:
+        self.queries = queries
+
+    def _query(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return list(self.queries.store.client().query(sql, parameters=parameters).result_rows)
+
+    def report(self, site: Site, date_range: DateRange, dimension: str, filters: list[Filter],
+               limit: int = 100, offset: int = 0) -> Breakdown:
+        if dimension not in DIMENSIONS:
+            raise FilterError(f"{dimension[:50]!r} is not a dimension; one of {', '.join(DIMENSIONS)}")
+        if self.queries.reads_rollups(site, date_range):
+            if filters or dimension not in FROM_ROLLUPS:
+                raise FilterError(
+                    f"this range reaches back past the {site.retention_days} days this site keeps visit details; "
+                    f"only totals and these breakdowns without filters are kept longer: {', '.join(FROM_ROLLUPS)}")
+            return Breakdown(dimension, "rollups", self._from_rollups(site, date_range, dimension, limit, offset))
+        parameters: dict[str, Any] = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
+                                      "limit": min(limit, MAX_LIMIT), "offset": offset}
+        target = DIMENSIONS[dimension]
+        if target.table == "sessions":
+            rows = self._visits(target.expression, dimension, filters, parameters)
+        else:
+            rows = self._actions(target.expression, target.kind, filters, parameters)
+            if target.kind == "goal":
+                rows = self._with_conversion_rates(rows, filters, parameters)
+        return Breakdown(dimension, "raw", rows)
+
+    def _visits(self, expression: str, dimension: str, filters: list[Filter],
+                parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        conditions, values = where(filters, "sessions")
+        # A visit's exit page changes with each page view; only its latest version may count for it.
+        final = " FINAL" if dimension == "exit_page" or any(item.dimension.name == "exit_page" for item in filters) \
+            else ""
+        latest = " AND sign = 1" if final else ""
+        sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, sum(sign) AS visits, "  # noqa: S608
+               f"sum(sign * pageviews), sum(sign * is_bounce), sum(sign * duration) FROM sessions{final} "
+               "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
+               f"{latest}{conditions} GROUP BY value HAVING visits > 0 "
+               "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
+        return [{"value": value, "visitors": int(visitors), "visits": int(visits), "pageviews": int(pageviews),
+                 "bounce_rate": _rate(int(bounces), int(visits)),
+                 "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
+                for value, visitors, visits, pageviews, bounces, duration in self._query(sql, parameters | values)]
+
+    def _actions(self, expression: str, kind: str, filters: list[Filter],
+                 parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        conditions, values = where(filters, "events", kind)
+        sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, uniq(visit_id), "  # noqa: S608
+               f"count() AS actions, avgIf({_LOAD_TIME}, pf_onload > 0), sum(revenue) FROM events "
+               "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
+               f"AND {kind_condition(kind)}{conditions} GROUP BY value "
+               "ORDER BY visitors DESC, actions DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
+        rows = []
+        for value, visitors, visits, actions, load_time, revenue in self._query(sql, parameters | values):
+            row: dict[str, Any] = {"value": value, "visitors": int(visitors), "visits": int(visits),
+                                   "actions": int(actions)}
+            if kind == "pageview":
+                row["load_time_ms"] = round(float(load_time)) if load_time == load_time else None  # NaN: none
+            if kind == "goal":
+                row["revenue"] = float(revenue)
+            rows.append(row)
+        return rows
+
+    def _with_conversion_rates(self, rows: list[dict[str, Any]], filters: list[Filter],
+                               parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        conditions, values = where(filters, "sessions")
+        sql = ("SELECT uniq(visitor_id) FROM sessions WHERE site_id = {site:UInt32} "  # noqa: S608 - constants
+               "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}" + conditions)
+        [(all_visitors,)] = self._query(sql, parameters | values)
+        return [row | {"conversion_rate": _rate(row["visitors"], int(all_visitors))} for row in rows]
+
+    def _from_rollups(self, site: Site, date_range: DateRange, dimension: str, limit: int,
+                      offset: int) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT value, uniqCombined64Merge(visitors) AS visitors, sum(visits) AS visits, sum(pageviews), "
+            "sum(bounces), sum(duration) FROM rollups FINAL WHERE site_id = {site:UInt32} "
+            "AND day BETWEEN {first:Date} AND {last:Date} AND dimension = {dimension:String} GROUP BY value "
+            "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+            {"site": site.site_id, "first": date_range.first, "last": date_range.last, "dimension": dimension,
+             "limit": min(limit, MAX_LIMIT), "offset": offset})
+        if dimension == "page":
+            return [{"value": value, "visitors": int(visitors), "visits": int(visits), "actions": int(pageviews)}
+                    for value, visitors, visits, pageviews, _, _ in rows]
+        return [{"value": value, "visitors": int(visitors), "visits": int(visits), "pageviews": int(pageviews),
+                 "bounce_rate": _rate(int(bounces), int(visits)),
+                 "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
+                for value, visitors, visits, pageviews, bounces, duration in rows]

@@ -1,0 +1,145 @@
+"""Report dimensions and the filters on them, as SQL fragments whose values are always bound parameters.
+
+A dimension is either a property of the visit (its entry page, source, location, device: a column of
+`sessions`) or of an action (the page viewed, the event sent, the link followed: a column of `events`, for
+one kind of action). Filters are written `filter=<dimension><op><value>` in a URL, repeatable, with `==` (is),
+`!=` (is not), `~` (contains) and `!~` (does not contain); matching ignores case for contains.
+
+How a filter narrows a report, following Plausible: a visit filter keeps the visits that match (and, in
+action reports, the actions of those visits); an action filter keeps the visits with at least one matching
+action, except in a report of the same kind of action, where it keeps the matching actions themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MAX_FILTERS = 10
+MAX_FILTER_VALUE = 1000
+OPERATORS = ("!=", "!~", "==", "~")  # two-character operators first, so "!=" is not read as "~"
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    name: str
+    expression: str  # SQL over the table's columns; a constant of this module, never user input
+    table: str  # "sessions" or "events"
+    kind: str = ""  # for events: the action name the dimension belongs to ("" for any)
+
+
+def _visit(name: str, expression: str | None = None) -> Dimension:
+    return Dimension(name, expression or name, "sessions")
+
+
+def _action(name: str, expression: str, kind: str) -> Dimension:
+    return Dimension(name, expression, "events", kind)
+
+
+DIMENSIONS: dict[str, Dimension] = {dimension.name: dimension for dimension in (
+    _visit("entry_page"), _visit("exit_page"),
+    _visit("channel", "referrer_type"),
+    _visit("referrer", "if(referrer_name != '', referrer_name, referrer_host)"),
+    _visit("utm_source"), _visit("utm_medium"), _visit("utm_campaign"), _visit("utm_term"), _visit("utm_content"),
+    _visit("country", "country_code"), _visit("region"), _visit("city"),
+    _visit("device", "device_type"), _visit("browser"),
+    _visit("browser_version", "concat(browser, ' ', browser_version)"),
+    _visit("os"), _visit("os_version", "concat(os, ' ', os_version)"),
+    _visit("screen", "screen_size"), _visit("language"),
+    _action("page", "pathname", "pageview"), _action("title", "title", "pageview"),
+    _action("hour", "toString(local_hour)", "pageview"),
+    _action("outlink", "target_url", "outlink"), _action("download", "target_url", "download"),
+    _action("search_keyword", "search_keyword", "site_search"),
+    _action("event_category", "event_category", "event"), _action("event_action", "event_action", "event"),
+    _action("event_name", "event_name", "event"),
+    _action("goal", "if(name = 'ecommerce_order', 'ecommerce', toString(goal_id))", "goal"),
+)}
+
+
+def kind_condition(kind: str) -> str:
+    """SQL restricting events to one kind of action; a goal report counts ecommerce orders as a goal too."""
+    return "name IN ('goal', 'ecommerce_order')" if kind == "goal" else f"name = '{kind}'"
+
+
+class FilterError(ValueError):
+    """A filter is not understood; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    dimension: Dimension
+    operator: str
+    value: str
+
+    def condition(self, parameter: str) -> str:
+        """The condition on the dimension's own table, with the value bound as {parameter:String}."""
+        expression, bound = self.dimension.expression, f"{{{parameter}:String}}"
+        kind = f"{kind_condition(self.dimension.kind)} AND " if self.dimension.kind else ""
+        match self.operator:
+            case "==":
+                return f"{kind}{expression} = {bound}"
+            case "!=":
+                return f"{kind}{expression} != {bound}"
+            case "~":
+                return f"{kind}positionCaseInsensitiveUTF8({expression}, {bound}) > 0"
+            case _:
+                return f"{kind}positionCaseInsensitiveUTF8({expression}, {bound}) = 0"
+
+    @property
+    def negative(self) -> bool:
+        return self.operator.startswith("!")
+
+    def positive(self) -> Filter:
+        """The same filter with "is" for "is not" and "contains" for "does not contain"."""
+        return Filter(self.dimension, {"!=": "==", "!~": "~"}.get(self.operator, self.operator), self.value)
+
+    def as_text(self) -> str:
+        return f"{self.dimension.name}{self.operator}{self.value}"
+
+
+def parse_filters(texts: Iterable[str]) -> list[Filter]:
+    filters = []
+    for text in texts:
+        for operator in OPERATORS:
+            name, found, value = text.partition(operator)
+            if found:
+                break
+        else:
+            raise FilterError(f"filter {text[:100]!r} needs an operator: ==, !=, ~ (contains) or !~")
+        dimension = DIMENSIONS.get(name.strip())
+        if dimension is None:
+            raise FilterError(f"filter {text[:100]!r}: {name.strip()[:50]!r} is not a dimension; "
+                              f"one of {', '.join(DIMENSIONS)}")
+        if len(value) > MAX_FILTER_VALUE:
+            raise FilterError(f"a filter value has at most {MAX_FILTER_VALUE} characters")
+        filters.append(Filter(dimension, operator, value))
+    if len(filters) > MAX_FILTERS:
+        raise FilterError(f"at most {MAX_FILTERS} filters")
+    return filters
+
+
+# Subqueries that turn a filter on one table into a set of visits for the other. The range of `events` is
+# widened by a day: a visit that started in the range can have actions after it (visits end at midnight, so a
+# day is enough); sessions use FINAL so a visit's changed exit page counts only in its latest version. A
+# negative filter across tables excludes the visits that match its positive form ("never saw /blog").
+_VISITS_WITH_ACTION = ("IN (SELECT visit_id FROM events WHERE site_id = {site:UInt32} "
+                       "AND ts >= {start:DateTime('UTC')} - INTERVAL 1 DAY AND ts < {end:DateTime('UTC')} "
+                       "+ INTERVAL 1 DAY AND ")
+_MATCHING_VISITS = ("IN (SELECT visit_id FROM sessions FINAL WHERE site_id = {site:UInt32} "
+                    "AND start >= {start:DateTime('UTC')} - INTERVAL 1 DAY AND start < {end:DateTime('UTC')} "
+                    "AND sign = 1 AND ")
+
+
+def where(filters: list[Filter], table: str, kind: str = "") -> tuple[str, dict[str, str]]:
+    """` AND …` conditions for a query on `table` (for events: about actions of `kind`), and their values."""
+    conditions, values = [], {}
+    for index, item in enumerate(filters):
+        parameter = f"filter{index}"
+        values[parameter] = item.value
+        if item.dimension.table == table and (table == "sessions" or item.dimension.kind in ("", kind)):
+            conditions.append(item.condition(parameter))
+            continue
+        subquery = _VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS
+        membership = "visit_id NOT " if item.negative else "visit_id "
+        conditions.append(f"{membership}{subquery}{item.positive().condition(parameter)})")
+    return "".join(f" AND {condition}" for condition in conditions), values
