@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from dashboards.api import error, site_from_path
 from ingest.numbers import whole_number
-from ingest.sites import SiteCache, SiteError, SiteRegistry
+from ingest.sites import LIST_SETTINGS, SiteCache, SiteError, SiteRegistry
 from ingest.tokens import TokenCache, TokenRegistry
 from teller.durations import MAX_RETENTION_DAYS
 
@@ -20,7 +20,8 @@ _FIELDS: dict[str, type] = {
     "name": str, "domains": list, "timezone": str, "retention_days": int, "ipv4_mask_bytes": int,
     "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool, "visit_timeout_minutes": int,
     "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list, "visitor_cookie_seconds": int,
-    "session_cookie_seconds": int, "referral_cookie_seconds": int, "respect_dnt": bool,
+    "session_cookie_seconds": int, "referral_cookie_seconds": int, "respect_dnt": bool, "search_params": list,
+    "search_category_params": list,
 }
 
 
@@ -50,7 +51,7 @@ class AdminApi:
                 return error(400, f"unknown field {key!r}; allowed: {', '.join(_FIELDS)}")
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 return error(400, f"{key} must be a {kind.__name__}")
-        for key in ("domains", "excluded_ips", "excluded_user_agents", "excluded_params"):
+        for key in ("domains", *LIST_SETTINGS):
             if key in body and not all(isinstance(item, str) for item in body[key]):
                 return error(400, f"{key} must be a list of strings")
         if "retention_days" in body and not 1 <= body["retention_days"] <= MAX_RETENTION_DAYS:
