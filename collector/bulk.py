@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse, Response
 
+from collector.charset import apply_page_charset
 from collector.limits import MAX_BULK_REQUESTS, MAX_PARAMS, TooManyParameters, clean_params
 
 
@@ -68,7 +69,9 @@ def _item(raw: Any) -> dict[str, str] | None:
             pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_PARAMS)
         except ValueError as error:
             raise TooManyParameters(str(error)) from error
-        return clean_params(pairs)
+        params = clean_params(pairs)
+        apply_page_charset(params, (query,))
+        return params
     if isinstance(raw, dict):
         if len(raw) > MAX_PARAMS:
             raise TooManyParameters(f"more than {MAX_PARAMS} parameters")

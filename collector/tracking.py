@@ -9,6 +9,11 @@ a request with a query string; otherwise they serve the tracker script (Matomo's
 Limits (collector.limits) are checked before anything is written and answered with a 4xx: 414 for a long
 URL, 413 for a large body or bulk, 400 for too many parameters. Every answer carries Cache-Control: no-store.
 
+`cs` (the page charset) re-reads the page-made parameters in that charset (collector.charset). A hit with `ca=1`
+that records nothing Teller knows (a Matomo plugin's custom action) is refused with 400 and not counted as a
+page view (Matomo answers 500 there; Teller never answers 500 to a client's request); inside a bulk request it
+only counts as invalid, so the other hits are kept.
+
 `debug=1` (in the hit, or for a bulk request in the URL or the top-level JSON) answers text/plain saying what
 happened to each hit: tracked, or dropped and why. It is always on, because site owners need it while they set
 up. It reveals only what the sender sent and the outcome; the one thing from the site's settings it names is
@@ -29,6 +34,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from collector.bulk import BulkRefused, bulk_answer, is_bulk, parse_bulk
+from collector.charset import apply_page_charset
 from collector.client_ip import CLIENT_ADDRESS_KEY
 from collector.limits import (
     MAX_BODY_BYTES,
@@ -51,6 +57,8 @@ TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAAAAACH5BAEAAAAALAAAAAAB
 BANNER = "This resource is part of Teller, a Matomo-compatible analytics server.\n"
 NO_STORE = {"Cache-Control": "no-store"}
 RETRY_LATER = {"Retry-After": "5"}
+# The status of a single hit's answer per verdict when it is not a success (Matomo's codes).
+ERROR_STATUS = {Verdict.INVALID: 400, Verdict.UNCLAIMED: 400, Verdict.OVERLOADED: 503}
 
 # The paths teller.app sends straight to this endpoint, past the router.
 TRACKING_PATHS = frozenset({"/matomo.php", "/piwik.php", "/js/", "/js/tracker.php"})
@@ -169,6 +177,7 @@ class TrackingEndpoint:
             params = clean_params(pairs)  # the query comes last, so it wins
         except (ValueError, TooManyParameters):
             return _text(f"Too many parameters; at most {MAX_PARAMS} are accepted.\n", 400, cors)
+        apply_page_charset(params, (body, query_bytes))
         if not params:
             # Matomo shows a banner for a bare GET and 400 for a POST that carried nothing.
             return _text(BANNER, 200 if method == "GET" else 400, cors)
@@ -179,11 +188,13 @@ class TrackingEndpoint:
             except SpoolFull as error:
                 outcome = Outcome(Verdict.OVERLOADED, str(error))  # the disk failed: not acknowledged
         if params.get("debug") == "1":
-            status = {Verdict.INVALID: 400, Verdict.OVERLOADED: 503}.get(outcome.verdict, 200)
+            status = ERROR_STATUS.get(outcome.verdict, 200)
             return _text(self.explain(outcome, params) + "\n\n" + _DEBUG_FOOTER, status,
                          cors | (RETRY_LATER if status == 503 else {}))
         if outcome.verdict is Verdict.INVALID:
             return _text(f"Invalid request: {outcome.reason}\n\n{BANNER}", 400, cors)
+        if outcome.verdict is Verdict.UNCLAIMED:
+            return _text(f"Not recorded: {outcome.reason}.\n\n{BANNER}", 400, cors)
         if outcome.verdict is Verdict.OVERLOADED:
             return _text("Teller is overloaded; retry later.\n", 503, cors | RETRY_LATER)
         if params.get("send_image") == "0":
@@ -227,8 +238,8 @@ class TrackingEndpoint:
             if outcome.verdict is Verdict.OVERLOADED:
                 overloaded = True  # the spool is full: the rest would be refused too
                 break
-            if outcome.verdict is Verdict.INVALID:
-                invalid += 1
+            if outcome.verdict in (Verdict.INVALID, Verdict.UNCLAIMED):
+                invalid += 1  # Matomo would fail the whole batch for an unclaimed ca=1; Teller keeps the others
             else:
                 tracked += 1  # an excluded hit counts as tracked, as in Matomo (core/Tracker.php trackRequest)
         if last_ticket:
@@ -253,6 +264,8 @@ class TrackingEndpoint:
             return f"tracked: the hit was stored for site {params.get('idsite', '')}"
         if outcome.verdict is Verdict.INVALID:
             return f"invalid: {outcome.reason}"
+        if outcome.verdict is Verdict.UNCLAIMED:
+            return f"not recorded: {outcome.reason}"
         if outcome.verdict is Verdict.OVERLOADED:
             return "not stored: Teller is overloaded (its spool is full); retry later"
         template = DROP_EXPLANATIONS.get(outcome.reason)

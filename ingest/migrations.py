@@ -279,6 +279,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         SETTINGS fsync_after_insert = 1
         """,
     )),
+    Migration(9, "tracking_extras", (
+        # Matomo parameters stored since: the product or category view of a page view (_pks, _pkn, _pkc, _pkp),
+        # the _pk_ref cookie's attribution (_ref, _rcn, _rck), and the referrer a conversion is credited to.
+        # New columns go to the end of the table; rows written before read the defaults.
+        """
+        ALTER TABLE events
+            ADD COLUMN IF NOT EXISTS product_sku String CODEC(ZSTD(3)),
+            ADD COLUMN IF NOT EXISTS product_name String CODEC(ZSTD(3)),
+            ADD COLUMN IF NOT EXISTS product_category Array(String) CODEC(ZSTD(3)),
+            ADD COLUMN IF NOT EXISTS product_price Decimal64(2),
+            ADD COLUMN IF NOT EXISTS attribution_referrer String CODEC(ZSTD(3)),
+            ADD COLUMN IF NOT EXISTS attribution_campaign String CODEC(ZSTD(3)),
+            ADD COLUMN IF NOT EXISTS attribution_keyword String CODEC(ZSTD(3)),
+            ADD COLUMN IF NOT EXISTS conversion_referrer_type LowCardinality(String),
+            ADD COLUMN IF NOT EXISTS conversion_referrer_name LowCardinality(String),
+            ADD COLUMN IF NOT EXISTS conversion_referrer_keyword String CODEC(ZSTD(3))
+        """,
+        # Site search parameters per site. The default is Matomo's keyword list as of this migration, written
+        # out so the migration never changes: sites that existed before keep detecting searches as they did.
+        """
+        ALTER TABLE sites
+            ADD COLUMN IF NOT EXISTS search_params Array(String)
+                DEFAULT ['q', 'query', 's', 'search', 'searchword', 'k', 'keyword', 'keywords'],
+            ADD COLUMN IF NOT EXISTS search_category_params Array(String)
+        """,
+    )),
 )
 
 

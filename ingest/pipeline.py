@@ -17,8 +17,10 @@ from enum import Enum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from ingest.actions import MAX_URL_LENGTH, describe
+from ingest.actions import MAX_URL_LENGTH, UNCLAIMED_CUSTOM_ACTION, describe
+from ingest.attribution import CONVERSION_KINDS, CookieAttribution, credited_referrer, no_credit
 from ingest.bots import bot_reason, excluded_by_user_agent, is_referrer_spam
+from ingest.charset import page_codec
 from ingest.clienthints import device_detail, hints_from, refine
 from ingest.geo import GeoLocator
 from ingest.identity import InvalidVisitorId, visitor_id
@@ -32,7 +34,7 @@ from ingest.spool import Spool, SpoolFull
 from ingest.tables import DROPS, EVENTS
 from ingest.tokens import TokenCache
 from ingest.useragent import parse_user_agent
-from ingest.visits import Hit, VisitTracker
+from ingest.visits import Hit, VisitTracker, current_row
 
 MAX_TITLE_LENGTH = 500
 _SCREEN = re.compile(r"^\d{1,5}x\d{1,5}$")
@@ -55,6 +57,7 @@ class Verdict(Enum):
     EXCLUDED = "excluded"  # dropped on purpose; answered like a success, as Matomo does
     INVALID = "invalid"  # the sender made a mistake it should hear about (HTTP 400)
     OVERLOADED = "overloaded"  # the spool is full (HTTP 503)
+    UNCLAIMED = "unclaimed"  # ca=1 that no action claims: refused (Matomo fails it) rather than count a page view
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,14 @@ class Pipeline:
                                      params)
         if referrer.host and is_referrer_spam(referrer.host):
             return self._drop(site, local_day, "referrer_spam")
+        action = describe(params, page, site.search_params, site.search_category_params,
+                          page_codec(params.get("cs", "")))
+        kind = action.kind
+        if kind == UNCLAIMED_CUSTOM_ACTION:
+            self.outcomes["unclaimed_custom_action"] += 1
+            return Outcome(Verdict.UNCLAIMED, "ca=1 marks a custom action for a Matomo plugin, but the hit has no "
+                                              "event, content, site search, link or download to record; like "
+                                              "Matomo, Teller does not count it as a page view")
 
         masked = address.masked(site.ipv4_mask_bytes, site.ipv6_prefix_bits)
         if overrides.location is not None:
@@ -193,9 +204,8 @@ class Pipeline:
             "screen_size": screen if _SCREEN.match(screen) else "", "language": _language(params, request.headers),
             "retention_days": site.retention_days,
         }
-        action = describe(params, page)
-        kind = action.kind
-        stored_url = clean_url(page.geturl(), site.excluded_params)
+        # Matomo removes the parameters that carried a site search from the stored URL.
+        stored_url = clean_url(page.geturl(), site.excluded_params + action.stripped)
         pathname = page.path or "/"
         visit_id, records, advance_visit = self.visits.record(site.site_id, visitor, Hit(
             at=at, local_day=local_day, kind=kind, page=pathname, force_new=params.get("new_visit") == "1",
@@ -203,8 +213,11 @@ class Pipeline:
         if visit_id is None:
             return self._drop(site, local_day, "ping_without_visit")
         if kind != "ping":
-            event = {**attributes, **action.fields, "site_id": site.site_id, "ts": at, "name": kind,
-                     "visitor_id": visitor,
+            cookie = CookieAttribution.from_params(params)
+            credit = (credited_referrer(cookie, current_row(records), site.allows_host) if kind in CONVERSION_KINDS
+                      else no_credit())
+            event = {**attributes, **action.fields, **cookie.columns(), **credit, "site_id": site.site_id, "ts": at,
+                     "name": kind, "visitor_id": visitor,
                      "visit_id": visit_id, "pageview_id": params.get("pv_id", "")[:6], "pathname": pathname,
                      "url": stored_url, "title": params.get("action_name", "")[:MAX_TITLE_LENGTH],
                      "local_hour": _local_hour(params), "is_bot": int(reason is not None)}

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.actions import SEARCH_PARAMETERS
 from ingest.ipmask import parse_range
 from ingest.snapshot import Snapshot
 from ingest.store import Store
@@ -23,15 +24,21 @@ from teller.durations import MAX_RETENTION_DAYS
 
 # A host name (optionally "*." for every subdomain); ports and schemes are not part of a site's domain.
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+# A query parameter name as it appears before "=": no separators, no white space.
+_PARAMETER = re.compile(r"^[^\s&=#?]{1,100}$")
 SITE_FIELDS = ("site_id", "name", "domains", "timezone", "retention_days", "created_at", "ipv4_mask_bytes",
                "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes", "excluded_ips",
                "excluded_user_agents", "excluded_params", "visitor_cookie_seconds", "session_cookie_seconds",
-               "referral_cookie_seconds", "respect_dnt", "rollup_retention_days")
+               "referral_cookie_seconds", "respect_dnt", "rollup_retention_days", "search_params",
+               "search_category_params")
 SITE_COLUMNS = [*SITE_FIELDS, "version", "is_deleted"]
 # Settings a site may change after creation, besides name, domains, timezone and retention.
 SETTING_NAMES = ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes",
                  "excluded_ips", "excluded_user_agents", "excluded_params", "visitor_cookie_seconds",
-                 "session_cookie_seconds", "referral_cookie_seconds", "respect_dnt", "rollup_retention_days")
+                 "session_cookie_seconds", "referral_cookie_seconds", "respect_dnt", "rollup_retention_days",
+                 "search_params", "search_category_params")
+# Settings that are lists of text (tuples on a Site, arrays in ClickHouse, lists in JSON).
+LIST_SETTINGS = ("excluded_ips", "excluded_user_agents", "excluded_params", "search_params", "search_category_params")
 # Rollups (daily counts, no visitor ids) are kept 25 months unless a site says otherwise: the CNIL's limit.
 DEFAULT_ROLLUP_RETENTION_DAYS = 761
 # Tables of the raw tier (pseudonymous rows) and of the rollup tier, each with a retention_days column.
@@ -68,6 +75,10 @@ class Site:
     referral_cookie_seconds: int = MATOMO_COOKIE_SECONDS["referral_cookie_seconds"]
     respect_dnt: bool = False  # send nothing when the browser says Do Not Track or Global Privacy Control
     rollup_retention_days: int = DEFAULT_ROLLUP_RETENTION_DAYS  # the rollup tier; never less than retention_days
+    # Page URL parameters that make a page view a site search (keyword) and give its category; Matomo's defaults.
+    # An empty keyword list turns detection from the URL off (trackSiteSearch still works).
+    search_params: tuple[str, ...] = SEARCH_PARAMETERS
+    search_category_params: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -96,7 +107,7 @@ class Site:
     def from_json(cls, data: dict[str, object]) -> Site:
         values = {name: data[name] for name in SITE_FIELDS if name in data}
         values["created_at"] = datetime.fromisoformat(str(data["created_at"]))
-        for name in ("domains", "excluded_ips", "excluded_user_agents", "excluded_params"):
+        for name in ("domains", *LIST_SETTINGS):
             if name in values:
                 values[name] = tuple(values[name])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
@@ -137,6 +148,19 @@ def check_ip_ranges(ranges: Iterable[str]) -> tuple[str, ...]:
     return tuple(checked)
 
 
+def check_parameter_names(name: str, values: Iterable[str]) -> tuple[str, ...]:
+    checked: list[str] = []
+    for value in values:
+        parameter = str(value).strip()
+        if not parameter:
+            continue
+        if not _PARAMETER.match(parameter):
+            raise SiteError(f"{name}: {parameter!r} is not a query parameter name such as q or search")
+        if parameter not in checked:
+            checked.append(parameter)
+    return tuple(checked)
+
+
 def check_setting(name: str, value: Any) -> Any:
     """Validate one per-site setting; raises SiteError naming it and what is allowed."""
     if name == "ipv4_mask_bytes":
@@ -160,6 +184,8 @@ def check_setting(name: str, value: Any) -> Any:
         return check_ip_ranges(value)
     elif name in ("excluded_user_agents", "excluded_params"):
         return tuple(str(item).strip() for item in value if str(item).strip())
+    elif name in ("search_params", "search_category_params"):
+        return check_parameter_names(name, value)
     return value
 
 
@@ -202,7 +228,9 @@ class SiteRegistry:
                 visitor_cookie_seconds=row["visitor_cookie_seconds"],
                 session_cookie_seconds=row["session_cookie_seconds"],
                 referral_cookie_seconds=row["referral_cookie_seconds"], respect_dnt=bool(row["respect_dnt"]),
-                rollup_retention_days=row["rollup_retention_days"]))
+                rollup_retention_days=row["rollup_retention_days"],
+                search_params=tuple(row["search_params"]),
+                search_category_params=tuple(row["search_category_params"])))
         return sites
 
     def get(self, site_id: int) -> Site | None:

@@ -28,12 +28,19 @@ _CLIENT = (
     "ip_masked", "country_code", "region", "city", "browser", "browser_version", "os", "os_version", "device_type",
     "device_brand", "device_model", "screen_size", "language",
 )
+# Added by migration 9 (tracking_extras), so at the end of the table: product view, cookie attribution, and the
+# referrer a conversion is credited to.
+_TRACKING_EXTRAS = (
+    "product_sku", "product_name", "product_category", "product_price", "attribution_referrer",
+    "attribution_campaign", "attribution_keyword", "conversion_referrer_type", "conversion_referrer_name",
+    "conversion_referrer_keyword",
+)
 
 EVENTS = TableSpec(
     code="e",
     name="events",
     columns=("site_id", "ts", "name", "visitor_id", "visit_id", "pageview_id", "hostname", "pathname", "url",
-             "title", *_ACTION, *_ORIGIN, *_CLIENT, "local_hour", "is_bot", "retention_days"),
+             "title", *_ACTION, *_ORIGIN, *_CLIENT, "local_hour", "is_bot", "retention_days", *_TRACKING_EXTRAS),
 
 )
 

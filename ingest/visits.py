@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -53,6 +53,12 @@ def _nothing() -> None:
 
 def _row_values(row: Mapping[str, Any], sign: int) -> list[Any]:
     return [sign if column == "sign" else row[column] for column in SESSIONS.columns]
+
+
+def current_row(records: Sequence[Record]) -> dict[str, Any]:
+    """The visit as it stands after a hit, from the rows VisitTracker.record returned (the +1 row comes last)."""
+    _, values = records[-1]
+    return dict(zip(SESSIONS.columns, values, strict=True))
 
 
 class VisitTracker:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from dashboards.api import error
 from dashboards.export import rows_csv
 from ingest.numbers import whole_number
-from ingest.sites import SiteError
+from ingest.sites import LIST_SETTINGS, SiteError
 from teller.admin import ACTOR_HEADER, AdminError, LocalAdmin, runtime_admin
 from teller.audit_log import clean_actor
 from teller.runtime import Runtime, admin_token
@@ -29,9 +29,9 @@ _FIELDS: dict[str, type] = {
     "ipv4_mask_bytes": int, "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool,
     "visit_timeout_minutes": int, "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list,
     "visitor_cookie_seconds": int, "session_cookie_seconds": int, "referral_cookie_seconds": int,
-    "respect_dnt": bool,
+    "respect_dnt": bool, "search_params": list, "search_category_params": list,
 }
-_LISTS = ("domains", "excluded_ips", "excluded_user_agents", "excluded_params")
+_LISTS = ("domains", *LIST_SETTINGS)
 _SITE_REQUIRED = ("name", "domains", "timezone", "retention_days")
 _SUBJECT_FIELDS = {"visitor": str, "user_id": str, "cookieless": dict, "site_id": int}
 

@@ -91,6 +91,14 @@ def print_site(site: Site) -> None:
                           ("parameters removed from URLs", site.excluded_params)):
         if values:
             print(f"       {label}: {', '.join(values)}")
+    searches = ", ".join(site.search_params) or "off (trackSiteSearch only)"
+    categories = f"; categories from {', '.join(site.search_category_params)}" if site.search_category_params else ""
+    print(f"       site search from page URL parameters: {searches}{categories}")
+
+
+def parameter_list(values: list[str]) -> list[str]:
+    """Parameter names given as "q,s", repeated, or both; '' alone clears the list."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
 def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,6 +116,10 @@ def setting_changes(args: argparse.Namespace) -> dict[str, Any]:
     rollup_days = retention_days(args.rollup_retention, "--rollup-retention")
     if rollup_days is not None:
         changes["rollup_retention_days"] = rollup_days
+    for name in ("search_params", "search_category_params"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = parameter_list(value)
     for name in ("visitor_cookie_seconds", "session_cookie_seconds", "referral_cookie_seconds"):
         value = getattr(args, name)
         if value is not None:
@@ -146,6 +158,12 @@ def add_setting_options(parser: argparse.ArgumentParser) -> None:
                         help="lifetime of the _pk_ref cookie, e.g. 30m (default about 6 months)")
     parser.add_argument("--respect-dnt", dest="respect_dnt", action=argparse.BooleanOptionalAction,
                         help="send nothing from browsers with Do Not Track or Global Privacy Control on")
+    parser.add_argument("--search-params", dest="search_params", action="append", metavar="NAMES",
+                        help="page URL parameters holding a site-search keyword, e.g. q,s (default Matomo's: q, "
+                             "query, s, search, searchword, k, keyword, keywords); '' turns detection off")
+    parser.add_argument("--search-category-params", dest="search_category_params", action="append",
+                        metavar="NAMES", help="page URL parameters holding the search category, e.g. cat "
+                                              "(default none); '' clears")
 
 
 # Commands ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import shutil
 import zlib
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -140,19 +141,37 @@ def test_a_failing_disk_fails_waiting_requests_instead_of_hanging(tmp_path: Path
     spool.close()
 
 
-def test_a_segment_written_before_a_schema_change_still_ships(tmp_path: Path, store: Store) -> None:
-    migrate(store)
-    spool_dir = tmp_path / "spool"
+def write_old_segment(spool_dir: Path, old_columns: list[str], path: str) -> None:
+    """A sealed segment as an older Teller wrote it: its header lists the event columns it knew."""
     spool_dir.mkdir()
-    # An older Teller's segment: its events had no user_id column yet.
-    old_columns = [column for column in EVENTS.columns if column != "user_id"]
-    _, values = event(1, "/from-an-older-version")
+    _, values = event(1, path)
     row = dict(zip(EVENTS.columns, values, strict=True))
     payload = b"e" + json.dumps([row[column] for column in old_columns], default=str).encode()
     line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
     header = b"#" + json.dumps({"e": old_columns}).encode() + b"\n"
     (spool_dir / "00000000000000000001-old-000001.seg").write_bytes(header + line)
-    spool = Spool(spool_dir, budget_bytes=1 << 20)
+
+
+def test_a_segment_written_before_a_schema_change_still_ships(tmp_path: Path, store: Store) -> None:
+    migrate(store)
+    # An older Teller's segment: its events had no user_id column yet.
+    write_old_segment(tmp_path / "spool", [column for column in EVENTS.columns if column != "user_id"],
+                      "/from-an-older-version")
+    spool = Spool(tmp_path / "spool", budget_bytes=1 << 20)
     assert Shipper(spool, store).ship_pending() == 1
     assert stored_paths(store) == ["/from-an-older-version"]
     spool.close()
+
+
+def test_a_segment_from_before_migration_9_ships_with_the_new_columns_empty(tmp_path: Path, store: Store) -> None:
+    migrate(store)
+    # Before migration 9 events ended at retention_days: no product, attribution or conversion columns.
+    old_columns = list(EVENTS.columns[:EVENTS.columns.index("retention_days") + 1])
+    assert "product_sku" not in old_columns and len(old_columns) < len(EVENTS.columns)
+    write_old_segment(tmp_path / "spool", old_columns, "/before-9")
+    spool = Spool(tmp_path / "spool", budget_bytes=1 << 20)
+    assert Shipper(spool, store).ship_pending() == 1
+    spool.close()
+    rows = store.client().query("SELECT pathname, product_category, product_price, attribution_referrer, "
+                                "conversion_referrer_type FROM events").result_rows
+    assert rows == [("/before-9", [], Decimal("0"), "", "")]
