@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -12,9 +13,10 @@ from starlette.responses import JSONResponse, Response
 from dashboards.breakdowns import MAX_LIMIT, Breakdowns
 from dashboards.export import rows_csv
 from dashboards.filters import FilterError, parse_filters
-from dashboards.periods import PeriodError, parse_range
+from dashboards.openapi import openapi_document
+from dashboards.periods import PeriodError, comparison_range, parse_range
 from dashboards.queries import StatsQueries
-from dashboards.report import site_summary
+from dashboards.report import change, site_summary
 from ingest.numbers import whole_number
 from ingest.sites import Site, SiteRegistry
 
@@ -47,8 +49,9 @@ class StatsApi:
         if isinstance(site, JSONResponse):
             return site
         try:
-            body = await run_in_threadpool(site_summary, self.queries, site, dict(request.query_params))
-        except PeriodError as reason:
+            body = await run_in_threadpool(site_summary, self.queries, site, dict(request.query_params), None,
+                                           request.query_params.getlist("filter"))
+        except (PeriodError, FilterError) as reason:
             return error(400, str(reason))
         return JSONResponse(body)
 
@@ -77,3 +80,28 @@ class StatsApi:
         return JSONResponse({"site_id": site.site_id, "dimension": report.dimension, "source": report.source,
                              "range": {"from": date_range.first.isoformat(), "to": date_range.last.isoformat()},
                              "filters": [item.as_text() for item in filters], "rows": report.rows})
+
+    async def realtime(self, request: Request) -> JSONResponse:
+        site = await run_in_threadpool(site_from_path, self.registry, request)
+        if isinstance(site, JSONResponse):
+            return site
+        return JSONResponse(await run_in_threadpool(self.queries.realtime, site))
+
+    async def overview(self, request: Request) -> JSONResponse:
+        """Every site's totals for a period with the change against the previous one: the multi-site view."""
+        def build() -> list[dict[str, Any]]:
+            rows = []
+            for site in self.registry.list():
+                date_range = parse_range(request.query_params, site.zone, datetime.now(UTC))
+                totals = self.queries.totals(site, date_range)
+                previous = self.queries.totals(site, comparison_range(date_range, "previous"))
+                rows.append({"site_id": site.site_id, "name": site.name, "domains": list(site.domains),
+                             "totals": totals.as_json(), "change": change(totals, previous)})
+            return rows
+        try:
+            return JSONResponse({"sites": await run_in_threadpool(build)})
+        except (PeriodError, FilterError) as reason:
+            return error(400, str(reason))
+
+    async def openapi(self, request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document())

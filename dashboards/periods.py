@@ -12,7 +12,8 @@ MAX_RANGE_DAYS = 3700
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2200, 12, 31)
 RELATIVE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
-PERIODS = ("today", "yesterday", *RELATIVE_DAYS, "custom")
+PERIODS = ("today", "yesterday", *RELATIVE_DAYS, "month", "year", "custom")
+COMPARISONS = ("previous", "year")
 
 
 class PeriodError(ValueError):
@@ -66,6 +67,10 @@ def parse_range(query: Mapping[str, str], zone: ZoneInfo, now: datetime) -> Date
     if period in RELATIVE_DAYS:
         # "Last 30 days" includes today, as in Plausible's realtime-friendly default.
         return DateRange(today - timedelta(days=RELATIVE_DAYS[period] - 1), today, zone, period)
+    if period == "month":  # this calendar month so far
+        return DateRange(today.replace(day=1), today, zone, period)
+    if period == "year":  # this calendar year so far
+        return DateRange(today.replace(month=1, day=1), today, zone, period)
     if period == "custom":
         if "from" not in query or "to" not in query:
             raise PeriodError("period=custom needs from and to, e.g. from=2026-01-01&to=2026-01-31")
@@ -76,3 +81,18 @@ def parse_range(query: Mapping[str, str], zone: ZoneInfo, now: datetime) -> Date
             raise PeriodError(f"a range spans at most {MAX_RANGE_DAYS} days")
         return DateRange(first, last, zone, period)
     raise PeriodError(f"period={period!r} is not one of {', '.join(PERIODS)}")
+
+
+def comparison_range(date_range: DateRange, compare: str) -> DateRange:
+    """The range to compare with: the same number of days just before, or the same dates a year earlier."""
+    if compare == "previous":
+        length = timedelta(days=len(date_range.days))
+        return DateRange(date_range.first - length, date_range.last - length, date_range.zone, "custom")
+    if compare == "year":
+        return DateRange(_year_earlier(date_range.first), _year_earlier(date_range.last), date_range.zone, "custom")
+    raise PeriodError(f"compare={compare[:20]!r} is not one of {', '.join(COMPARISONS)}")
+
+
+def _year_earlier(day: date) -> date:
+    # 29 February has no twin a year earlier: use the 28th.
+    return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)

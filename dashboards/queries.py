@@ -11,10 +11,12 @@ calendar month (the rollups' salt changes monthly).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from dashboards.filters import Filter, FilterError, where
 from dashboards.periods import DateRange
 from ingest.rollups import raw_horizon
 from ingest.sites import Site
@@ -22,6 +24,7 @@ from ingest.store import Store
 
 # Each query spells out its range condition so that its SQL stays one literal with every value bound.
 CURRENT_VISITOR_WINDOW = timedelta(minutes=5)
+REALTIME_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +35,68 @@ class Totals:
     bounce_rate: float  # percent
     visit_duration: float  # seconds, mean
 
+    @property
+    def views_per_visit(self) -> float:
+        return round(self.pageviews / self.visits, 2) if self.visits else 0.0
+
+    def as_json(self) -> dict[str, float]:
+        return {"visitors": self.visitors, "visits": self.visits, "pageviews": self.pageviews,
+                "views_per_visit": self.views_per_visit, "bounce_rate": self.bounce_rate,
+                "visit_duration": self.visit_duration}
+
 
 @dataclass(frozen=True, slots=True)
 class DayPoint:
-    day: date
+    day: date | datetime  # the bucket's start: a local date, or for hourly points a local datetime
     visitors: int
     visits: int
     pageviews: int
+
+    @property
+    def label(self) -> str:
+        return self.day.isoformat(timespec="minutes") if isinstance(self.day, datetime) else self.day.isoformat()
+
+
+INTERVALS = ("hour", "day", "week", "month")
+MAX_HOURLY_DAYS = 31
+# The bucket of a row's time in the site's timezone; hours as UTC epoch seconds, turned local in Python (a
+# local hour is not unique on the night clocks go back).
+_BUCKET = {"hour": "toUnixTimestamp(toStartOfHour({column}))", "day": "toDate({column}, {{tz:String}})",
+           "week": "toMonday({column}, {{tz:String}})", "month": "toStartOfMonth({column}, {{tz:String}})"}
+_ROLLUP_BUCKET = {"day": "day", "week": "toMonday(day)", "month": "toStartOfMonth(day)"}
+
+
+def interval_buckets(date_range: DateRange, interval: str) -> list[date | datetime]:
+    """Every bucket start of the range, in order."""
+    if interval not in INTERVALS:
+        raise FilterError(f"interval must be one of {', '.join(INTERVALS)}")
+    if interval == "hour":
+        if len(date_range.days) > MAX_HOURLY_DAYS:
+            raise FilterError(f"hourly points cover at most {MAX_HOURLY_DAYS} days")
+        hours = int((date_range.end_utc - date_range.start_utc).total_seconds() // 3600)
+        start = date_range.start_utc.replace(tzinfo=UTC)
+        return [(start + timedelta(hours=offset)).astimezone(date_range.zone).replace(tzinfo=None)
+                for offset in range(hours)]
+    if interval == "day":
+        return list(date_range.days)
+    starts: list[date | datetime] = []
+    for day in date_range.days:
+        start = day - timedelta(days=day.weekday()) if interval == "week" else day.replace(day=1)
+        if not starts or starts[-1] != start:
+            starts.append(start)
+    return starts
+
+
+def _bucket_key(value: Any, site: Site, interval: str) -> date | datetime:
+    if interval == "hour":
+        return datetime.fromtimestamp(int(value), UTC).astimezone(site.zone).replace(tzinfo=None)
+    return value  # type: ignore[no-any-return]
+
+
+def _no_filters_on_rollups(site: Site, filters: Sequence[Filter]) -> None:
+    if filters:
+        raise FilterError(f"filters need visit details, which this site keeps {site.retention_days} days; "
+                          "this range reaches back further")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,42 +130,57 @@ class StatsQueries:
         parameters = {"site": site.site_id, "first": date_range.first, "last": date_range.last, **extra}
         return list(self.store.client().query(sql, parameters=parameters).result_rows)
 
-    def totals(self, site: Site, date_range: DateRange) -> Totals:
+    def totals(self, site: Site, date_range: DateRange, filters: Sequence[Filter] = ()) -> Totals:
         if self.reads_rollups(site, date_range):
+            _no_filters_on_rollups(site, filters)
             [(visitors, visits, pageviews, bounces, duration)] = self._rollup_rows(
                 "SELECT uniqCombined64Merge(visitors), sum(visits), sum(pageviews), sum(bounces), sum(duration) "
                 "FROM rollups FINAL WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {last:Date} "
                 "AND dimension = ''", site, date_range)
             return _totals(visitors, visits, pageviews, bounces, duration)
+        visit_filters, visit_values = where(list(filters), "sessions")
         [(visitors, visits, bounces, duration)] = self._rows(
-            "SELECT uniq(visitor_id), sum(sign), sum(sign * is_bounce), sum(sign * duration) FROM sessions "
-            "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}",
-            site, date_range)
+            "SELECT uniq(visitor_id), sum(sign), sum(sign * is_bounce), sum(sign * duration) FROM sessions "  # noqa: S608
+            "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
+            + visit_filters, site, date_range, **visit_values)
+        view_filters, view_values = where(list(filters), "events", "pageview")
         [(pageviews,)] = self._rows(
-            "SELECT countIf(name = 'pageview') FROM events "
-            "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')}",
-            site, date_range)
+            "SELECT count() FROM events WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} "  # noqa: S608
+            "AND ts < {end:DateTime('UTC')} AND name = 'pageview'" + view_filters, site, date_range, **view_values)
         return _totals(visitors, visits, pageviews, bounces, duration)
 
-    def timeseries(self, site: Site, date_range: DateRange) -> list[DayPoint]:
+    def timeseries(self, site: Site, date_range: DateRange, interval: str = "day",
+                   filters: Sequence[Filter] = ()) -> list[DayPoint]:
+        """One point per hour, day, week (from Monday) or month of the range, in the site's timezone; buckets
+        without traffic are zeros, not gaps."""
+        buckets = interval_buckets(date_range, interval)
         if self.reads_rollups(site, date_range):
-            by_day = {row[0]: row[1:] for row in self._rollup_rows(
-                "SELECT day, uniqCombined64Merge(visitors), sum(visits), sum(pageviews) FROM rollups FINAL "
-                "WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {last:Date} AND dimension = '' "
-                "GROUP BY day", site, date_range)}
-            return [DayPoint(day, *(int(value) for value in by_day.get(day, (0, 0, 0)))) for day in date_range.days]
-        visits = {row[0]: row for row in self._rows(
-            "SELECT toDate(start, {tz:String}) AS day, uniq(visitor_id), sum(sign) FROM sessions "
-            "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')} "
-            "GROUP BY day", site, date_range, tz=site.timezone)}
-        pageviews = {row[0]: row[1] for row in self._rows(
-            "SELECT toDate(ts, {tz:String}) AS day, countIf(name = 'pageview') FROM events "
+            _no_filters_on_rollups(site, filters)
+            if interval == "hour":
+                raise FilterError("hourly points need visit details, which this range reaches back past")
+            rows = self._rollup_rows(
+                f"SELECT {_ROLLUP_BUCKET[interval]} AS bucket, uniqCombined64Merge(visitors), sum(visits), "  # noqa: S608
+                "sum(pageviews) FROM rollups FINAL WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} "
+                "AND {last:Date} AND dimension = '' GROUP BY bucket", site, date_range)
+            by_bucket = {row[0]: row[1:] for row in rows}
+            return [DayPoint(bucket, *(int(value) for value in by_bucket.get(bucket, (0, 0, 0))))
+                    for bucket in buckets]
+        visit_filters, visit_values = where(list(filters), "sessions")
+        visits = {_bucket_key(row[0], site, interval): row[1:] for row in self._rows(
+            f"SELECT {_BUCKET[interval].format(column='start')} AS bucket, uniq(visitor_id), sum(sign) "  # noqa: S608
+            "FROM sessions WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} "
+            "AND start < {end:DateTime('UTC')}" + visit_filters + " GROUP BY bucket",
+            site, date_range, tz=site.timezone, **visit_values)}
+        view_filters, view_values = where(list(filters), "events", "pageview")
+        pageviews = {_bucket_key(row[0], site, interval): row[1] for row in self._rows(
+            f"SELECT {_BUCKET[interval].format(column='ts')} AS bucket, count() FROM events "  # noqa: S608
             "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
-            "GROUP BY day", site, date_range, tz=site.timezone)}
+            "AND name = 'pageview'" + view_filters + " GROUP BY bucket",
+            site, date_range, tz=site.timezone, **view_values)}
         points = []
-        for day in date_range.days:  # days without traffic are zeros, not gaps
-            _, visitors, count = visits.get(day, (day, 0, 0))
-            points.append(DayPoint(day, int(visitors), int(count), int(pageviews.get(day, 0))))
+        for bucket in buckets:
+            visitors, count = visits.get(bucket, (0, 0))
+            points.append(DayPoint(bucket, int(visitors), int(count), int(pageviews.get(bucket, 0))))
         return points
 
     def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:
@@ -139,3 +212,27 @@ class StatsQueries:
             parameters={"site": site.site_id, "since": since},
         ).result_rows
         return int(rows[0][0])
+
+    def realtime(self, site: Site, now: datetime | None = None) -> dict[str, Any]:
+        """The last 30 minutes: visitors and page views per minute (oldest first, local time) and the pages
+        viewed, besides the current visitors (last 5 minutes)."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0, tzinfo=None)
+        since = moment - REALTIME_WINDOW + timedelta(minutes=1)
+        parameters = {"site": site.site_id, "since": since}
+        per_minute = {int(minute): (int(visitors), int(views)) for minute, visitors, views in self.store.client().query(
+            "SELECT toUnixTimestamp(toStartOfMinute(ts)) AS minute, uniq(visitor_id), countIf(name = 'pageview') "
+            "FROM events WHERE site_id = {site:UInt32} AND ts >= {since:DateTime('UTC')} GROUP BY minute",
+            parameters=parameters).result_rows}
+        pages = self.store.client().query(
+            "SELECT pathname, uniq(visitor_id) AS visitors, count() AS views FROM events "
+            "WHERE site_id = {site:UInt32} AND ts >= {since:DateTime('UTC')} AND name = 'pageview' "
+            "GROUP BY pathname ORDER BY visitors DESC, views DESC, pathname LIMIT 10", parameters=parameters)
+        minutes = []
+        for offset in range(int(REALTIME_WINDOW.total_seconds() // 60)):
+            start = (since + timedelta(minutes=offset)).replace(tzinfo=UTC)
+            visitors, views = per_minute.get(int(start.timestamp()), (0, 0))
+            minutes.append({"minute": start.astimezone(site.zone).replace(tzinfo=None).isoformat(timespec="minutes"),
+                            "visitors": visitors, "pageviews": views})
+        return {"current_visitors": self.current_visitors(site, now), "minutes": minutes,
+                "pages": [{"page": page, "visitors": int(visitors), "pageviews": int(views)}
+                          for page, visitors, views in pages.result_rows]}

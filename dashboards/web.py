@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from dashboards.filters import FilterError
 from dashboards.periods import PERIODS, PeriodError
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
@@ -66,8 +67,9 @@ class DashboardPages:
             return self.render("error.html", status=404, message=f"There is no site with id {text}.")
         query = dict(request.query_params)
         try:
-            summary = await run_in_threadpool(site_summary, self.queries, site, query)
-        except PeriodError as reason:
+            summary = await run_in_threadpool(site_summary, self.queries, site, query, None,
+                                              request.query_params.getlist("filter"))
+        except (PeriodError, FilterError) as reason:
             return self.render("error.html", status=400, message=str(reason))
         return self.render("site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
                            periods=[period for period in PERIODS if period != "custom"])
