@@ -1,4 +1,8 @@
-"""The JSON Stats API: the same numbers as the dashboard page. Bad parameters get 400 with a JSON reason."""
+"""The JSON Stats API: the same numbers as the dashboard page. Bad parameters get 400 with a JSON reason.
+
+Every route runs behind dashboards/guard.py (a user's API token or the dashboard session), which has already
+refused a site the caller may not see; the site list shows only the caller's sites.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from dashboards.guard import viewer_of
 from dashboards.periods import PeriodError
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
@@ -32,8 +37,9 @@ class StatsApi:
         self.queries = queries
 
     async def sites(self, request: Request) -> JSONResponse:
-        sites = await run_in_threadpool(self.registry.list)
-        return JSONResponse({"sites": [site.as_json() for site in sites]})
+        viewer = viewer_of(request)
+        sites = [site for site in await run_in_threadpool(self.registry.list) if viewer.can_see(site.site_id)]
+        return JSONResponse({"sites": [site.as_json() | {"role": viewer.role(site.site_id)} for site in sites]})
 
     async def summary(self, request: Request) -> JSONResponse:
         site = await run_in_threadpool(site_from_path, self.registry, request)

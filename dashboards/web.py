@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from dashboards.guard import VIEWER_KEY, csrf_of, viewer_of
 from dashboards.periods import PERIODS, PeriodError
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
@@ -51,28 +52,39 @@ class DashboardPages:
         self.queries = queries
         self.templates = templates()
 
-    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(self.templates.get_template(name).render(**context), status_code=status)
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page for the guarded request's viewer: their email and the logout form are in the header."""
+        html = self.templates.get_template(name).render(viewer=viewer_of(request), csrf_token=csrf_of(request),
+                                                        **context)
+        return HTMLResponse(html, status_code=status)
+
+    def error_page(self, request: Request, status: int, message: str) -> HTMLResponse:
+        """The guard's refusals, and any page's errors; the header shows the viewer when there is one."""
+        html = self.templates.get_template("error.html").render(viewer=request.scope.get(VIEWER_KEY),
+                                                                 csrf_token=csrf_of(request), message=message)
+        return HTMLResponse(html, status_code=status)
 
     async def index(self, request: Request) -> Response:
-        sites = await run_in_threadpool(self.registry.list)
-        return self.render("index.html", sites=sites)
+        """The sites this viewer may see, and nothing of the others."""
+        viewer = viewer_of(request)
+        sites = [site for site in await run_in_threadpool(self.registry.list) if viewer.can_see(site.site_id)]
+        return self.render(request, "index.html", sites=[(site, viewer.role(site.site_id)) for site in sites])
 
     async def site(self, request: Request) -> Response:
         text = request.path_params["site_id"]
         site_id = whole_number(text, limit=2**32 - 1)
         site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
-            return self.render("error.html", status=404, message=f"There is no site with id {text}.")
+            return self.error_page(request, 404, f"There is no site with id {text}.")
         query = dict(request.query_params)
         try:
             summary = await run_in_threadpool(site_summary, self.queries, site, query)
         except PeriodError as reason:
-            return self.render("error.html", status=400, message=str(reason))
-        return self.render("site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
+            return self.error_page(request, 400, str(reason))
+        return self.render(request, "site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
                            periods=[period for period in PERIODS if period != "custom"])
 
     async def retention(self, request: Request) -> Response:
         audit = RetentionAudit(self.queries.store, self.registry, AuditLog(self.queries.store))
         report = await run_in_threadpool(audit.report)
-        return self.render("retention.html", report=report.as_json())
+        return self.render(request, "retention.html", report=report.as_json())
