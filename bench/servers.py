@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,8 +41,9 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def get(url: str, timeout: float = 5) -> str:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - always http://127.0.0.1
+def get(url: str, timeout: float = 5, headers: dict[str, str] | None = None) -> str:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - always http://127.0.0.1
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return str(response.read().decode("utf-8"))
 
 
@@ -167,6 +169,7 @@ class TellerProcess(ServerProcess):
         super().__init__(root)
         self.data_dir = root / "data"
         self.config = root / "teller.toml"
+        self._metrics_token: str | None = None
         write_default_config(self.config, data_dir=str(self.data_dir))
         text = self.config.read_text(encoding="utf-8")
         text = text.replace('listen = "127.0.0.1:8000"', f'listen = "127.0.0.1:{self.port}"')
@@ -184,11 +187,11 @@ class TellerProcess(ServerProcess):
     def health_path(self) -> str:
         return "/healthz"
 
-    def cli(self, *args: str, timeout: float = 120) -> str:
+    def cli(self, *args: str, timeout: float = 120, stdin: str | None = None) -> str:
         """A `teller` command against this config, as an operator would run it in another terminal."""
         result = subprocess.run([sys.executable, "-m", "teller.cli", "--config", str(self.config), *args],
                                 capture_output=True, text=True, env=clean_env(), cwd=REPO, check=False,
-                                timeout=timeout)
+                                timeout=timeout, input=stdin)
         if result.returncode != 0:
             raise RuntimeError(f"teller {' '.join(args)} failed: {result.stderr}")
         return result.stdout
@@ -199,7 +202,13 @@ class TellerProcess(ServerProcess):
         return int(next(site["site_id"] for site in sites if domain in site["domains"]))
 
     def metrics(self) -> dict[str, float]:
-        return parse_metrics(get(self.url + "/metrics"))
+        """/metrics, with the Stats API token of a super-admin made for the benchmark (only they may read it)."""
+        if self._metrics_token is None:
+            self.cli("user", "add", "bench@teller.local", "--super-admin", "--password-stdin",
+                     stdin=secrets.token_urlsafe(16) + "\n")
+            shown = self.cli("user", "token", "add", "bench@teller.local", "--label", "benchmark")
+            self._metrics_token = shown.split("shown only now:")[1].split()[0]
+        return parse_metrics(get(self.url + "/metrics", headers={"Authorization": f"Bearer {self._metrics_token}"}))
 
 
 def write_log_tail(stream: IO[str], process: ServerProcess, lines: int = 20) -> None:

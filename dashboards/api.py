@@ -1,4 +1,8 @@
-"""The JSON Stats API: the same numbers as the dashboard page. Bad parameters get 400 with a JSON reason."""
+"""The JSON Stats API: the same numbers as the dashboard page. Bad parameters get 400 with a JSON reason.
+
+Every route runs behind dashboards/guard.py (a user's API token or the dashboard session), which has already
+refused a site the caller may not see; the site list shows only the caller's sites.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from dashboards.breakdowns import MAX_LIMIT, Breakdowns
 from dashboards.export import rows_csv
 from dashboards.filters import FilterError, parse_filters
+from dashboards.guard import viewer_of
 from dashboards.openapi import openapi_document
 from dashboards.periods import PeriodError, comparison_range, parse_range
 from dashboards.queries import StatsQueries
@@ -41,8 +46,9 @@ class StatsApi:
         self.breakdowns = Breakdowns(queries)
 
     async def sites(self, request: Request) -> JSONResponse:
-        sites = await run_in_threadpool(self.registry.list)
-        return JSONResponse({"sites": [site.as_json() for site in sites]})
+        viewer = viewer_of(request)
+        sites = [site for site in await run_in_threadpool(self.registry.list) if viewer.can_see(site.site_id)]
+        return JSONResponse({"sites": [site.as_json() | {"role": viewer.role(site.site_id)} for site in sites]})
 
     async def summary(self, request: Request) -> JSONResponse:
         site = await run_in_threadpool(site_from_path, self.registry, request)
@@ -88,10 +94,13 @@ class StatsApi:
         return JSONResponse(await run_in_threadpool(self.queries.realtime, site))
 
     async def overview(self, request: Request) -> JSONResponse:
-        """Every site's totals for a period with the change against the previous one: the multi-site view."""
+        """Every site's totals for a period with the change against the previous one: the multi-site view of
+        the sites the caller may see (a hosting customer's, or all of them for the super-admin)."""
+        viewer = viewer_of(request)
+
         def build() -> list[dict[str, Any]]:
             rows = []
-            for site in self.registry.list():
+            for site in [site for site in self.registry.list() if viewer.can_see(site.site_id)]:
                 date_range = parse_range(request.query_params, site.zone, datetime.now(UTC))
                 totals = self.queries.totals(site, date_range)
                 previous = self.queries.totals(site, comparison_range(date_range, "previous"))

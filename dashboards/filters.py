@@ -47,7 +47,7 @@ DIMENSIONS: dict[str, Dimension] = {dimension.name: dimension for dimension in (
     _visit("os"), _visit("os_version", "concat(os, ' ', os_version)"),
     _visit("screen", "screen_size"), _visit("language"),
     _action("page", "pathname", "pageview"), _action("title", "title", "pageview"),
-    _action("hour", "toString(local_hour)", "pageview"),
+    _action("hour", "if(local_hour < 0, '', toString(local_hour))", "pageview"),  # -1: the browser sent no time
     _action("outlink", "target_url", "outlink"), _action("download", "target_url", "download"),
     _action("search_keyword", "search_keyword", "site_search"),
     _action("event_category", "event_category", "event"), _action("event_action", "event_action", "event"),

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from dashboards.filters import FilterError
-from dashboards.periods import PERIODS, PeriodError
+from dashboards.breakdowns import Breakdowns
+from dashboards.filters import FilterError, parse_filters
+from dashboards.guard import VIEWER_KEY, csrf_of, viewer_of
+from dashboards.i18n import LANGUAGES, Locale, choose_language
+from dashboards.periods import PeriodError, parse_range
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
+from dashboards.site_page import Links, build_panels
 from ingest.numbers import whole_number
 from ingest.sites import SiteRegistry
 from teller.audit_log import AuditLog
@@ -36,8 +42,34 @@ def chart_bars(points: list[dict[str, Any]], metric: str = "visitors") -> dict[s
 
 
 def templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
-                       trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                              trim_blocks=True, lstrip_blocks=True)
+    environment.globals.update(Locale("en").functions())  # pages rendered without a request's language
+    environment.globals["lang"] = "en"
+    return environment
+
+
+def _path_and_query(url: URL) -> str:
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
+def locale_of(request: Request) -> Locale:
+    return Locale(choose_language(request.headers.get("accept-language", ""), request.query_params.get("lang", "")))
+
+
+# The period buttons of the site page and their labels (translated in the template).
+PERIOD_LABELS = (("today", "Today"), ("yesterday", "Yesterday"), ("7d", "Last 7 days"), ("30d", "Last 30 days"),
+                 ("90d", "Last 90 days"), ("month", "This month"), ("year", "This year"))
+# The top tiles: the summary's key, the label, and the definition shown on hover.
+TILES = (
+    ("visitors", "Unique visitors", "Unique visitors: distinct visitor ids in the range"),
+    ("visits", "Visits", "Visits: a visit ends after 30 minutes without activity or at midnight"),
+    ("pageviews", "Pageviews", "Pageviews: every page view, reloads included"),
+    ("views_per_visit", "Views per visit", "Views per visit: pageviews divided by visits"),
+    ("bounce_rate", "Bounce rate", "Bounce rate: visits with a single action (one page view, no event), in percent"),
+    ("visit_duration", "Visit duration",
+     "Visit duration: the mean time between a visit's first and last hit; a bounce counts as 0 s"),
+)
 
 
 def render_retention_report(report: dict[str, Any]) -> str:
@@ -51,30 +83,56 @@ class DashboardPages:
         self.registry = registry
         self.queries = queries
         self.templates = templates()
+        self.breakdowns = Breakdowns(queries)
 
-    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(self.templates.get_template(name).render(**context), status_code=status)
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page for the guarded request's viewer, in their language: their email and the logout form are in
+        the header."""
+        locale = locale_of(request)
+        # This page in each language, everything else in its URL kept.
+        lang_urls = {code: _path_and_query(request.url.include_query_params(lang=code)) for code in LANGUAGES}
+        html = self.templates.get_template(name).render(viewer=viewer_of(request), csrf_token=csrf_of(request),
+                                                        lang=locale.language, lang_urls=lang_urls,
+                                                        **locale.functions(), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def error_page(self, request: Request, status: int, message: str) -> HTMLResponse:
+        """The guard's refusals, and any page's errors; the header shows the viewer when there is one."""
+        html = self.templates.get_template("error.html").render(viewer=request.scope.get(VIEWER_KEY),
+                                                                 csrf_token=csrf_of(request), message=message)
+        return HTMLResponse(html, status_code=status)
 
     async def index(self, request: Request) -> Response:
-        sites = await run_in_threadpool(self.registry.list)
-        return self.render("index.html", sites=sites)
+        """The sites this viewer may see, and nothing of the others."""
+        viewer = viewer_of(request)
+        sites = [site for site in await run_in_threadpool(self.registry.list) if viewer.can_see(site.site_id)]
+        return self.render(request, "index.html", sites=[(site, viewer.role(site.site_id)) for site in sites])
 
     async def site(self, request: Request) -> Response:
         text = request.path_params["site_id"]
         site_id = whole_number(text, limit=2**32 - 1)
         site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
-            return self.render("error.html", status=404, message=f"There is no site with id {text}.")
+            return self.error_page(request, 404, f"There is no site with id {text}.")
         query = dict(request.query_params)
+        query.setdefault("compare", "previous")
+        filter_texts = request.query_params.getlist("filter")
+        links = Links(site, list(request.query_params.multi_items()))
+
+        def build() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            summary = site_summary(self.queries, site, query, None, filter_texts)
+            date_range = parse_range(query, site.zone, datetime.now(UTC))
+            panels = build_panels(self.breakdowns, site, date_range, parse_filters(filter_texts),
+                                  summary["source"] == "rollups", links)
+            return summary, panels
         try:
-            summary = await run_in_threadpool(site_summary, self.queries, site, query, None,
-                                              request.query_params.getlist("filter"))
+            summary, panels = await run_in_threadpool(build)
         except (PeriodError, FilterError) as reason:
-            return self.render("error.html", status=400, message=str(reason))
-        return self.render("site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
-                           periods=[period for period in PERIODS if period != "custom"])
+            return self.error_page(request, 400, str(reason))
+        return self.render(request, "site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
+                           periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links)
 
     async def retention(self, request: Request) -> Response:
         audit = RetentionAudit(self.queries.store, self.registry, AuditLog(self.queries.store))
         report = await run_in_threadpool(audit.report)
-        return self.render("retention.html", report=report.as_json())
+        return self.render(request, "retention.html", report=report.as_json())

@@ -305,6 +305,60 @@ MIGRATIONS: tuple[Migration, ...] = (
             ADD COLUMN IF NOT EXISTS search_category_params Array(String)
         """,
     )),
+    Migration(10, "users", (
+        # Dashboard users. Only an argon2id hash of the password is stored; the TOTP secret, when a user has
+        # one, is sealed with a key derived from secret_key (teller/totp.py). The newest version of a row wins
+        # and is_deleted removes the user; readers use FINAL.
+        """
+        CREATE TABLE IF NOT EXISTS users (
+            user_id UInt32,
+            email String,
+            password_hash String,
+            is_super_admin UInt8,
+            totp_secret String,
+            created_at DateTime('UTC'),
+            version UInt64,
+            is_deleted UInt8
+        ) ENGINE = ReplacingMergeTree(version, is_deleted)
+        ORDER BY user_id
+        """,
+        # Who may see which site, and as what: 'viewer' (read-only) or 'admin' (the site's owner).
+        """
+        CREATE TABLE IF NOT EXISTS site_grants (
+            user_id UInt32,
+            site_id UInt32,
+            role LowCardinality(String),
+            granted_at DateTime('UTC'),
+            version UInt64,
+            is_deleted UInt8
+        ) ENGINE = ReplacingMergeTree(version, is_deleted)
+        ORDER BY (user_id, site_id)
+        """,
+        # A user's tokens for the Stats API: only the SHA-256 is stored. site_ids narrows the token to those
+        # sites (empty: every site its user may see); access is always the token's sites ∩ the user's sites.
+        """
+        CREATE TABLE IF NOT EXISTS user_api_tokens (
+            token_hash String,
+            user_id UInt32,
+            site_ids Array(UInt32),
+            label String,
+            created_at DateTime('UTC'),
+            version UInt64,
+            is_deleted UInt8
+        ) ENGINE = ReplacingMergeTree(version, is_deleted)
+        ORDER BY token_hash
+        """,
+        # Sessions live in signed cookies; a logged-out session's id (as SHA-256) is listed here until the
+        # cookie would have expired anyway, so a copied cookie stops working on every node at logout.
+        """
+        CREATE TABLE IF NOT EXISTS revoked_sessions (
+            session_hash String,
+            expires_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree
+        ORDER BY session_hash
+        TTL expires_at
+        """,
+    )),
 )
 
 

@@ -21,18 +21,17 @@ from ingest.salts import SaltBook
 from ingest.sites import Site, SiteRegistry
 from ingest.store import Store
 from ingest.tokens import TokenRegistry, TrackingToken
+from teller.admin_errors import AdminError
 from teller.audit_log import AuditLog, local_actor
 from teller.config import Settings
 from teller.retention import RetentionAudit
 from teller.runtime import Runtime, admin_token
 from teller.subjects import Subject, SubjectData, SubjectError, by_cookieless, by_user_id, by_visitor
+from teller.user_admin import LocalUserAdmin, RemoteUserAdmin, UserAdmin
+from teller.users import UserStore
 
 PIDFILE_NAME = "teller.pid"
 ACTOR_HEADER = "X-Teller-Actor"  # who asks, for the audit log (percent-encoded); trusted from admin-token holders
-
-
-class AdminError(Exception):
-    """A request was refused; the message is for the operator."""
 
 
 # What names a data subject in an admin request: exactly one of "visitor" (the _pk_id value), "user_id", or
@@ -40,7 +39,7 @@ class AdminError(Exception):
 SubjectRequest = dict[str, Any]
 
 
-class Admin(Protocol):
+class Admin(UserAdmin, Protocol):
     def list_sites(self) -> list[Site]: ...
     def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int,
                  **settings: Any) -> Site: ...
@@ -63,7 +62,7 @@ RETENTION_FIELDS = ("retention_days", "rollup_retention_days")
 
 
 @dataclass
-class LocalAdmin:
+class LocalAdmin(LocalUserAdmin):
     """Administration on the store itself; every change is written to the audit log under `actor`."""
 
     store: Store
@@ -111,6 +110,8 @@ class LocalAdmin:
         self.get_site(site_id)
         site = self.registry.delete(site_id)
         self.tokens.delete_site(site_id)
+        # Site ids can be handed out again; nobody's role on the deleted site may carry over to a new one.
+        UserStore(self.store).delete_site(site_id)
         self.changed()
         self.audit_log.record(self.actor, "site.delete", site_id=site_id, target=site.name)
         return site
@@ -200,6 +201,7 @@ def runtime_admin(runtime: Runtime, actor: str) -> LocalAdmin:
     def changed() -> None:
         runtime.sites.invalidate()
         runtime.token_cache.invalidate()
+        runtime.access.invalidate()
 
     return LocalAdmin(runtime.store, runtime.registry, runtime.tokens, runtime.settings.secret_key, actor,
                       settle, changed)
@@ -209,7 +211,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-class RemoteAdmin:
+class RemoteAdmin(RemoteUserAdmin):
     def __init__(self, base_url: str, token: str, actor: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token

@@ -1,5 +1,6 @@
-"""The admin API: sites, tracking tokens, the retention audit and data-subject requests, as JSON, behind a
-bearer token. The CLI uses it while a server owns the data; a privacy officer's tooling can use it directly.
+"""The admin API: sites, tracking tokens, users with their roles and API tokens, the retention audit and
+data-subject requests, as JSON, behind a bearer token. The CLI uses it while a server owns the data; a privacy
+officer's tooling can use it directly.
 
 Every handler runs the same LocalAdmin the CLI runs on a store, so both write the same audit log entries.
 """
@@ -23,6 +24,7 @@ from ingest.sites import LIST_SETTINGS, SiteError
 from teller.admin import ACTOR_HEADER, AdminError, LocalAdmin, runtime_admin
 from teller.audit_log import clean_actor
 from teller.runtime import Runtime, admin_token
+from teller.totp import provisioning_uri
 
 _FIELDS: dict[str, type] = {
     "name": str, "domains": list, "timezone": str, "retention_days": int, "rollup_retention_days": int,
@@ -34,6 +36,8 @@ _FIELDS: dict[str, type] = {
 _LISTS = ("domains", *LIST_SETTINGS)
 _SITE_REQUIRED = ("name", "domains", "timezone", "retention_days")
 _SUBJECT_FIELDS = {"visitor": str, "user_id": str, "cookieless": dict, "site_id": int}
+_USER_FIELDS = {"email": str, "password": str, "super_admin": bool}
+_USER_TOKEN_FIELDS = {"email": str, "site_ids": list, "label": str}
 
 
 class _Refused(Exception):
@@ -153,6 +157,87 @@ class AdminApi:
         async def handle(request: Request, admin: LocalAdmin) -> Any:
             token_id = request.path_params["token_id"][:100]
             return (await run_in_threadpool(admin.revoke_token, token_id)).as_json()
+        return await self._run(request, handle)
+
+    # Users ------------------------------------------------------------------------------------------------
+    # Passwords arrive only in request bodies (never in a path or query, which proxies log) and are never
+    # answered back; TOTP secrets and API tokens are answered once, when they are made.
+
+    async def users(self, request: Request) -> Response:
+        """GET lists users with their roles; POST {"email", "password", "super_admin"?} adds one."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            if request.method == "GET":
+                return {"users": [user.as_json() for user in await run_in_threadpool(admin.list_users)]}
+            body = await _json_object(request)
+            _check_fields(body, _USER_FIELDS)
+            if "email" not in body or "password" not in body:
+                raise _Refused(400, "send {\"email\", \"password\", \"super_admin\": false}")
+            user = await run_in_threadpool(admin.add_user, body["email"], body["password"],
+                                           body.get("super_admin", False))
+            return JSONResponse(user.as_json(), status_code=201)
+        return await self._run(request, handle)
+
+    async def user(self, request: Request) -> Response:
+        """DELETE removes the user with their roles and API tokens."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            return (await run_in_threadpool(admin.delete_user, request.path_params["email"])).as_json()
+        return await self._run(request, handle)
+
+    async def user_password(self, request: Request) -> Response:
+        """PUT {"password"}: a new password, which ends the user's sessions."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            body = await _json_object(request)
+            _check_fields(body, {"password": str})
+            if "password" not in body:
+                raise _Refused(400, "send {\"password\": <text>}")
+            return (await run_in_threadpool(admin.reset_password, request.path_params["email"],
+                                            body["password"])).as_json()
+        return await self._run(request, handle)
+
+    async def user_grant(self, request: Request) -> Response:
+        """PUT {"role": "viewer"|"admin"} gives or changes the user's role on the site; DELETE takes it away."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            email, site_id = request.path_params["email"], _site_id(request)
+            if request.method == "DELETE":
+                return (await run_in_threadpool(admin.revoke_grant, email, site_id)).as_json()
+            body = await _json_object(request)
+            _check_fields(body, {"role": str})
+            if "role" not in body:
+                raise _Refused(400, "send {\"role\": \"viewer\"} or {\"role\": \"admin\"}")
+            return (await run_in_threadpool(admin.grant, email, site_id, body["role"])).as_json()
+        return await self._run(request, handle)
+
+    async def user_totp(self, request: Request) -> Response:
+        """POST: a new TOTP secret (answered once, with its otpauth URI); DELETE: no second factor."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            email = request.path_params["email"]
+            if request.method == "DELETE":
+                return (await run_in_threadpool(admin.disable_totp, email)).as_json()
+            secret, user = await run_in_threadpool(admin.enable_totp, email)
+            return {"secret": secret, "uri": provisioning_uri(secret, user.email), "user": user.as_json()}
+        return await self._run(request, handle)
+
+    async def user_tokens(self, request: Request) -> Response:
+        """GET lists users' API tokens (?email=…); POST {"email", "site_ids"?, "label"?} makes one, shown once."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            if request.method == "GET":
+                email = request.query_params.get("email") or None
+                return {"tokens": [token.as_json() for token in await run_in_threadpool(admin.list_user_tokens,
+                                                                                       email)]}
+            body = await _json_object(request)
+            _check_fields(body, _USER_TOKEN_FIELDS)
+            sites = body.get("site_ids", [])
+            if "email" not in body or not all(isinstance(site, int) and not isinstance(site, bool)
+                                               for site in sites):
+                raise _Refused(400, "send {\"email\", \"site_ids\": [<number>, …], \"label\"}")
+            secret, token = await run_in_threadpool(admin.add_user_token, body["email"], sites, body.get("label", ""))
+            return JSONResponse(token.as_json() | {"token": secret}, status_code=201)
+        return await self._run(request, handle)
+
+    async def user_token(self, request: Request) -> Response:
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            token_id = request.path_params["token_id"][:100]
+            return (await run_in_threadpool(admin.revoke_user_token, token_id)).as_json()
         return await self._run(request, handle)
 
     # Retention --------------------------------------------------------------------------------------------

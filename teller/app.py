@@ -1,8 +1,13 @@
-"""The Starlette application: collector, dashboard, JSON API and admin API in one process."""
+"""The Starlette application: collector, dashboard, JSON API and admin API in one process.
+
+Who may reach what: tracking (the collector paths, the tracker and opt-out scripts), /healthz, /readyz, /static
+and the login pages are public. Dashboard pages need a session, the Stats API a session or a user's API token,
+and /retention and /metrics a super-admin (dashboards/guard.py). The admin API takes only the CLI's admin token.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,18 +23,23 @@ from collector.optout import OptOutScriptEndpoint
 from collector.snippet import TrackerScriptEndpoint
 from collector.tracking import TRACKING_PATHS, TrackingEndpoint
 from dashboards.api import StatsApi
+from dashboards.auth import LoginPages
+from dashboards.csrf import CsrfMiddleware
+from dashboards.guard import Guard
+from dashboards.sessions import SessionCodec
 from dashboards.web import DashboardPages
 from ingest.useragent import parse_user_agent
 from teller.admin_api import AdminApi
 from teller.runtime import Runtime
+from teller.users import UserStore
 
 DASHBOARD_STATIC = Path(__file__).resolve().parent.parent / "dashboards" / "static"
 
 
-def metrics_endpoint(runtime: Runtime) -> Callable[[Request], Response]:
+def metrics_endpoint(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
     """Prometheus text format: what happened to hits, the spool, the shipper, the caches."""
 
-    def metrics(request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
         spool = runtime.spool.stats()
         shipper = runtime.shipper
         agents = parse_user_agent.cache_info()
@@ -88,6 +98,10 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     api = StatsApi(runtime.registry, runtime.queries)
     pages = DashboardPages(runtime.registry, runtime.queries)
     admin = AdminApi(runtime)
+    settings = runtime.settings
+    sessions = SessionCodec(settings.secret_key, secure=settings.server.public_url.startswith("https://"))
+    guard = Guard(runtime.access, sessions, pages.error_page)
+    login = LoginPages(guard, UserStore(runtime.store), settings.secret_key)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -102,30 +116,42 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/matomo.js", tracker_script.handle, methods=["GET"]),
         Route("/piwik.js", tracker_script.handle, methods=["GET"]),
         Route("/optout.js", OptOutScriptEndpoint().handle, methods=["GET"]),
-        Route("/", pages.index),
-        Route("/sites/{site_id}", pages.site),
-        Route("/retention", pages.retention),
-        Route("/api/v1/sites", api.sites),
-        Route("/api/v1/sites/{site_id}/summary", api.summary),
-        Route("/api/v1/sites/{site_id}/breakdown", api.breakdown),
-        Route("/api/v1/sites/{site_id}/realtime", api.realtime),
-        Route("/api/v1/overview", api.overview),
+        Route("/login", login.login, methods=["GET", "POST"]),
+        Route("/login/totp", login.totp, methods=["GET", "POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/", guard.page(pages.index)),
+        Route("/sites/{site_id}", guard.page(pages.site)),
+        Route("/retention", guard.page(pages.retention, super_admin=True)),
+        Route("/api/v1/sites", guard.api(api.sites)),
+        Route("/api/v1/sites/{site_id}/summary", guard.api(api.summary)),
+        Route("/api/v1/sites/{site_id}/breakdown", guard.api(api.breakdown)),
+        Route("/api/v1/sites/{site_id}/realtime", guard.api(api.realtime)),
+        Route("/api/v1/overview", guard.api(api.overview)),
+        # The API's description holds no data, so tools may read it without a token.
         Route("/api/v1/openapi.json", api.openapi),
         Route("/api/admin/sites", admin.sites, methods=["GET", "POST"]),
         Route("/api/admin/sites/{site_id}", admin.site, methods=["GET", "PATCH", "DELETE"]),
         Route("/api/admin/tokens", admin.tracking_tokens, methods=["GET", "POST"]),
         Route("/api/admin/tokens/{token_id}", admin.tracking_token, methods=["DELETE"]),
+        Route("/api/admin/users", admin.users, methods=["GET", "POST"]),
+        Route("/api/admin/users/{email}", admin.user, methods=["DELETE"]),
+        Route("/api/admin/users/{email}/password", admin.user_password, methods=["PUT"]),
+        Route("/api/admin/users/{email}/grants/{site_id}", admin.user_grant, methods=["PUT", "DELETE"]),
+        Route("/api/admin/users/{email}/totp", admin.user_totp, methods=["POST", "DELETE"]),
+        Route("/api/admin/user-tokens", admin.user_tokens, methods=["GET", "POST"]),
+        Route("/api/admin/user-tokens/{token_id}", admin.user_token, methods=["DELETE"]),
         Route("/api/admin/retention", admin.retention, methods=["GET"]),
         Route("/api/admin/retention/enforce", admin.retention, methods=["POST"]),
         Route("/api/admin/subjects/{action}", admin.subject, methods=["POST"]),
         Route("/healthz", lambda request: PlainTextResponse("ok\n")),
         Route("/readyz", readiness_endpoint(runtime)),
-        Route("/metrics", metrics_endpoint(runtime)),
+        # Aggregate counters of every site and of the process: for the hosting provider's monitoring.
+        Route("/metrics", guard.api(metrics_endpoint(runtime), super_admin=True)),
         Mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static"),
     ]
-    privacy = runtime.settings.privacy
-    app = TrackingFastPath(tracking, Starlette(routes=routes, lifespan=lifespan))
-    return MaskClientAddress(app, runtime.settings.trusted_proxies, privacy.ipv4_mask_bytes, privacy.ipv6_prefix_bits)
+    privacy = settings.privacy
+    app = TrackingFastPath(tracking, CsrfMiddleware(Starlette(routes=routes, lifespan=lifespan), sessions))
+    return MaskClientAddress(app, settings.trusted_proxies, privacy.ipv4_mask_bytes, privacy.ipv6_prefix_bits)
 
 
 class TrackingFastPath:

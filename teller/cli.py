@@ -7,7 +7,7 @@ import json
 import logging
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,53 +17,27 @@ from collector.optout import render_optout_embed
 from collector.snippet import render_snippet
 from dashboards.export import rows_csv
 from ingest.migrations import migrate
-from ingest.sites import Site, SiteError, SiteRegistry
+from ingest.sites import Site, SiteError
 from ingest.store import Store
-from ingest.tokens import TokenRegistry, TrackingToken
+from ingest.tokens import TrackingToken
 from teller.admin import (
-    Admin,
     AdminError,
-    LocalAdmin,
-    remote_admin_for,
     remove_pidfile,
     running_server,
     write_pidfile,
 )
-from teller.audit_log import local_actor
+from teller.cli_support import CliError, settings_for, with_admin
+from teller.cli_users import add_user_commands
 from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
 from teller.durations import parse_days, parse_seconds
 from teller.retention import render_text
-from teller.runtime import ship_leftover_spool, site_defaults
 
 log = logging.getLogger("teller")
-
-
-class CliError(Exception):
-    """Ends the command with this message and exit status 2."""
 
 
 def configure_logging(level: str) -> None:
     # No handler ever formats a request: Teller logs no client addresses, and uvicorn's access log is off.
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def settings_for(args: argparse.Namespace) -> Settings:
-    return load_settings(config_path_from(args.config))
-
-
-def with_admin(settings: Settings, action: Callable[[Admin], Any]) -> Any:
-    """Run `action` against the running server when it owns the embedded engine, else against the store."""
-    remote = remote_admin_for(settings)
-    if remote is not None:
-        return action(remote)
-    store = Store(settings.storage.clickhouse_dsn, settings.storage.database)
-    try:
-        migrate(store)
-        return action(LocalAdmin(store, SiteRegistry(store, defaults=site_defaults(settings)), TokenRegistry(store),
-                                 settings.secret_key, local_actor(),
-                                 settle=lambda subject: ship_leftover_spool(settings, store)))
-    finally:
-        store.close()
 
 
 def retention_days(text: str | None, option: str = "--retention") -> int | None:
@@ -294,9 +268,14 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def banner(settings: Settings, site: Site | None) -> str:
+def banner(settings: Settings, site: Site | None, login: tuple[str, str] | None = None,
+           has_users: bool = True) -> str:
     url = settings.server.public_url
     lines = ["", "Teller is running.", f"  Dashboard: {url}" + (f"sites/{site.site_id}?period=30d" if site else "")]
+    if login is not None:
+        lines.append(f"  Log in as {login[0]} with password {login[1]} (a new one at every teller demo)")
+    elif not has_users:
+        lines.append("  Nobody can log in yet: teller user add EMAIL --super-admin (in another terminal)")
     if site is not None:
         lines += [f"  Tracking code for site {site.site_id} ({site.name}); paste it into any page on "
                   f"{' or '.join(site.domains)} (a local file works too):", "",
@@ -305,13 +284,16 @@ def banner(settings: Settings, site: Site | None) -> str:
     return "\n".join(lines)
 
 
-def serve(settings: Settings, runtime: Any, site: Site | None) -> int:
+def serve(settings: Settings, runtime: Any, site: Site | None, login: tuple[str, str] | None = None) -> int:
     import uvicorn
 
     from teller.app import build_app
+    from teller.users import UserStore
+
+    has_users = bool(UserStore(runtime.store).users())
 
     def ready() -> None:
-        print(banner(settings, site), flush=True)
+        print(banner(settings, site, login, has_users), flush=True)
 
     # On shutdown the spool is committed and shipped before the process exits.
     app = build_app(runtime, on_ready=ready, on_shutdown=runtime.stop_ingest)
@@ -354,7 +336,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from teller.demo import demo_site, load_demo_traffic, site_has_events
+    from teller.demo import demo_login, demo_site, load_demo_traffic, site_has_events
     from teller.runtime import Runtime
 
     path = config_path_from(args.config)
@@ -375,14 +357,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             runtime.drain()
             built = runtime.rollups.run(runtime.registry.list())
             print(f"Built the rollups of {built} days.", flush=True)
+        login = demo_login(runtime, site)
     except BaseException:
         runtime.close()
         raise
     if args.no_serve:
         runtime.close()
-        print(banner(settings, site).replace("Teller is running.", "Demo data is ready; start it with teller serve."))
+        print(banner(settings, site, login).replace("Teller is running.",
+                                                    "Demo data is ready; start it with teller serve."))
         return 0
-    return serve(settings, runtime, site)
+    return serve(settings, runtime, site, login)
 
 
 def cmd_retention_audit(args: argparse.Namespace) -> int:
@@ -551,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "delete":
             action.add_argument("--yes", action="store_true", help="do not ask")
         action.set_defaults(handler=handler)
+
+    add_user_commands(commands)
     return parser
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from datetime import UTC, datetime
 
 from ingest.ipmask import ClientAddress
 from ingest.pipeline import TrackingRequest, Verdict
 from ingest.sites import Site
+from teller.admin import runtime_admin
+from teller.audit_log import local_actor
 from teller.demo_traffic import generate_demo_hits
 from teller.runtime import Runtime
 
@@ -16,6 +19,7 @@ DEMO_DOMAIN = "demo.teller.localhost"
 # localhost and 127.0.0.1 let a newcomer paste the snippet into a local page (file:// counts as localhost).
 DEMO_DOMAINS = [DEMO_DOMAIN, "localhost", "127.0.0.1"]
 DEMO_TIMEZONE = "Europe/Amsterdam"
+DEMO_EMAIL = "demo@teller.local"
 
 
 def demo_site(runtime: Runtime) -> tuple[Site, bool]:
@@ -49,3 +53,16 @@ def site_has_events(runtime: Runtime, site: Site) -> bool:
     rows = runtime.store.client().query("SELECT count() FROM events WHERE site_id = {site:UInt32}",
                                         parameters={"site": site.site_id}).result_rows
     return bool(rows[0][0])
+
+
+def demo_login(runtime: Runtime, site: Site) -> tuple[str, str]:
+    """The demo user, owner of the demo site, with a new random password (only its hash is stored, so each
+    `teller demo` sets one it can print). Returns (email, password)."""
+    admin = runtime_admin(runtime, local_actor())
+    password = secrets.token_urlsafe(12)
+    if any(user.email == DEMO_EMAIL for user in admin.list_users()):
+        admin.reset_password(DEMO_EMAIL, password)
+    else:
+        admin.add_user(DEMO_EMAIL, password, super_admin=False)
+    admin.grant(DEMO_EMAIL, site.site_id, "admin")
+    return DEMO_EMAIL, password

@@ -21,6 +21,7 @@ from ingest.spool import Spool
 from ingest.store import Store
 from ingest.tokens import TokenCache, TokenRegistry
 from ingest.visits import VisitTracker
+from teller.access import AccessDirectory
 from teller.config import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class Runtime:
     tokens: TokenRegistry
     token_cache: TokenCache
     rollups: RollupBuilder
+    access: AccessDirectory  # users, grants, API tokens and revoked sessions, for the dashboard and API
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
@@ -120,7 +122,7 @@ class Runtime:
         token_cache = TokenCache(tokens)
         pipeline = Pipeline(sites, geo, spool, visits, salts, token_cache, settings.secret_key)
         return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, StatsQueries(store),
-                   tokens, token_cache, RollupBuilder(store))
+                   tokens, token_cache, RollupBuilder(store), AccessDirectory(store))
 
     def start_rollups(self) -> None:
         """Build rollups now and every few minutes in the background (the server does this)."""

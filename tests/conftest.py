@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
 from ingest.store import Store
+from teller import passwords
 from teller.app import build_app
 from teller.config import Settings, load_settings, write_default_config
 from teller.runtime import Runtime
@@ -26,6 +28,18 @@ from tests.server import TellerServer
 VISITOR_IP = "145.97.183.201"
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Chrome/131.0.0.0 Safari/537.36")
+
+
+# The parameters production hashes passwords with, before the fixture below swaps them for tests.
+PRODUCTION_HASHER = passwords.HASHER
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with production parameters (64 MiB, 3 passes) takes most of a second on a busy 2-core machine;
+    in-process tests hash with cheap ones. Each hash records its parameters, so verifying follows them. Servers
+    started as subprocesses (TellerServer) hash with the production parameters."""
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +106,13 @@ def http(runtime: Runtime) -> Iterator[TestClient]:
     """A client whose requests come from VISITOR_IP, through the whole ASGI stack."""
     with TestClient(build_app(runtime), client=(VISITOR_IP, 50123)) as client:
         yield client
+
+
+@pytest.fixture
+def dashboard(runtime: Runtime, http: TestClient) -> TestClient:
+    """`http`, logged in as a super-admin: for tests about the dashboard's and the Stats API's numbers."""
+    from tests.helpers import add_user, log_in  # tests.helpers imports this module
+
+    add_user(runtime, "ops@teller.test", super_admin=True)
+    assert log_in(http, "ops@teller.test").status_code == 303
+    return http

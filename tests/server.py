@@ -18,6 +18,9 @@ from typing import Any
 
 from teller.config import write_default_config
 
+OPERATOR = "ops@teller.test"  # the super-admin whose API token summary() uses
+OPERATOR_PASSWORD = "operator passphrase 1"
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -42,6 +45,7 @@ class TellerServer:
             text = text.replace(old, new)
         self.config.write_text(text)
         self.process: subprocess.Popen[bytes] | None = None
+        self._api_token: str | None = None
 
     def env(self) -> dict[str, str]:
         return {key: value for key, value in os.environ.items() if not key.startswith("TELLER_")}
@@ -62,16 +66,30 @@ class TellerServer:
                 time.sleep(0.1)
         raise TimeoutError(f"teller serve did not answer within {timeout} s: {self.stderr.read_text()}")
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run a `teller` command against this server's config, as an operator would in another terminal."""
         result = subprocess.run([sys.executable, "-m", "teller.cli", "--config", str(self.config), *args],
-                                capture_output=True, text=True, env=self.env(), check=False, timeout=120)
+                                capture_output=True, text=True, env=self.env(), check=False, timeout=120,
+                                input=stdin)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
+    def add_user(self, email: str, password: str, *args: str) -> None:
+        """`teller user add` with the password on stdin, as a provisioning script would."""
+        self.cli("user", "add", email, "--password-stdin", *args, stdin=password + "\n")
+
+    def api_token(self) -> str:
+        """A super-admin's Stats API token, made (through the CLI and the server's admin API) on first use."""
+        if self._api_token is None:
+            self.add_user(OPERATOR, OPERATOR_PASSWORD, "--super-admin")
+            shown = self.cli("user", "token", "add", OPERATOR, "--label", "tests")
+            self._api_token = shown.split("shown only now:")[1].split()[0]
+        return self._api_token
+
     def summary(self, site_id: int, period: str = "today") -> dict[str, Any]:
-        url = f"{self.url}api/v1/sites/{site_id}/summary?period={period}"
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(f"{self.url}api/v1/sites/{site_id}/summary?period={period}",
+                                         headers={"Authorization": f"Bearer {self.api_token()}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return dict(json.load(response))
 
     def wait_for_pageviews(self, site_id: int, expected: int, timeout: float = 10) -> bool:

@@ -101,7 +101,9 @@ ACTION_KINDS = {"page": ("pageview",), "title": ("pageview",), "hour": ("pagevie
 def action_value(dimension: str, event: dict[str, Any]) -> str:
     if dimension == "goal":
         return "ecommerce" if event["name"] == "ecommerce_order" else str(event["goal_id"])
-    column = {"page": "pathname", "hour": "local_hour", "outlink": "target_url", "download": "target_url"}
+    if dimension == "hour":
+        return "" if event["local_hour"] < 0 else str(event["local_hour"])
+    column = {"page": "pathname", "outlink": "target_url", "download": "target_url"}
     return str(event[column.get(dimension, dimension)])
 
 
@@ -146,10 +148,10 @@ def expected(runtime: Runtime, site: Site, dimension: str, filters: Iterable[tup
             for value, rows in groups.items()}
 
 
-def breakdown(http: TestClient, site: Site, dimension: str, *filters: str, **params: str) -> dict[str, Any]:
+def breakdown(dashboard: TestClient, site: Site, dimension: str, *filters: str, **params: str) -> dict[str, Any]:
     query: list[tuple[str, str]] = [("dimension", dimension), ("period", "7d"), *(("filter", item) for item in filters),
                                     *params.items()]
-    response = http.get(f"/api/v1/sites/{site.site_id}/breakdown", params=query)
+    response = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown", params=query)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -159,12 +161,12 @@ def by_value(rows: list[dict[str, Any]], keys: Iterable[str]) -> dict[str, dict[
 
 
 @pytest.mark.parametrize("dimension", list(DIMENSIONS))
-def test_every_breakdown_matches_the_raw_rows(runtime: Runtime, http: TestClient, seeded: tuple[Site, Site],
+def test_every_breakdown_matches_the_raw_rows(runtime: Runtime, dashboard: TestClient, seeded: tuple[Site, Site],
                                               dimension: str) -> None:
     site, _ = seeded
     want = expected(runtime, site, dimension)
     assert want, f"the seeded data set has no {dimension}"
-    body = breakdown(http, site, dimension)
+    body = breakdown(dashboard, site, dimension)
     assert body["source"] == "raw"
     first = next(iter(want.values()))
     assert by_value(body["rows"], first) == want
@@ -182,7 +184,7 @@ FILTERED = [
 
 
 @pytest.mark.parametrize(("dimension", "filters"), FILTERED, ids=lambda value: str(value))
-def test_filters_match_the_raw_rows(runtime: Runtime, http: TestClient, seeded: tuple[Site, Site], dimension: str,
+def test_filters_match_the_raw_rows(runtime: Runtime, dashboard: TestClient, seeded: tuple[Site, Site], dimension: str,
                                     filters: list[str]) -> None:
     site, _ = seeded
     parsed = []
@@ -193,26 +195,26 @@ def test_filters_match_the_raw_rows(runtime: Runtime, http: TestClient, seeded: 
                 parsed.append((name, operator, value))
                 break
     want = expected(runtime, site, dimension, parsed)
-    body = breakdown(http, site, dimension, *filters)
+    body = breakdown(dashboard, site, dimension, *filters)
     assert body["filters"] == filters
     assert by_value(body["rows"], next(iter(want.values()), {})) == want
     assert want != expected(runtime, site, dimension)  # the filter changed something
 
 
-def test_pages_carry_load_times_and_goals_conversion_rates_and_revenue(http: TestClient,
+def test_pages_carry_load_times_and_goals_conversion_rates_and_revenue(dashboard: TestClient,
                                                                       seeded: tuple[Site, Site]) -> None:
     site, _ = seeded
-    pages = {row["value"]: row for row in breakdown(http, site, "page")["rows"]}
+    pages = {row["value"]: row for row in breakdown(dashboard, site, "page")["rows"]}
     assert pages["/prijzen"]["load_time_ms"] == 400 and pages["/"]["load_time_ms"] is None
-    goals = {row["value"]: row for row in breakdown(http, site, "goal")["rows"]}
+    goals = {row["value"]: row for row in breakdown(dashboard, site, "goal")["rows"]}
     # 5 visitors; visitor 1 converted goal 1 and visitor 5 ordered, on both seeded days.
     assert goals["1"]["conversion_rate"] == 20.0 and goals["1"]["revenue"] == 50.0
     assert goals["ecommerce"]["revenue"] == 1799.0
 
 
-def test_csv_export_of_a_report(http: TestClient, seeded: tuple[Site, Site]) -> None:
+def test_csv_export_of_a_report(dashboard: TestClient, seeded: tuple[Site, Site]) -> None:
     site, _ = seeded
-    response = http.get(f"/api/v1/sites/{site.site_id}/breakdown",
+    response = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown",
                         params={"dimension": "title", "period": "7d", "format": "csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
@@ -226,22 +228,22 @@ def test_csv_export_of_a_report(http: TestClient, seeded: tuple[Site, Site]) -> 
     {"dimension": "page", "limit": "-1"}, {"dimension": "page", "limit": "5000"}, {"dimension": "page", "period": "1y"},
     {"dimension": "page", "filter": "page==" + "x" * 2000}, {},
 ])
-def test_bad_parameters_get_400_with_a_reason(http: TestClient, seeded: tuple[Site, Site],
+def test_bad_parameters_get_400_with_a_reason(dashboard: TestClient, seeded: tuple[Site, Site],
                                               params: dict[str, str]) -> None:
     site, _ = seeded
-    response = http.get(f"/api/v1/sites/{site.site_id}/breakdown", params=params)
+    response = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown", params=params)
     assert response.status_code == 400 and response.json()["error"]
 
 
-def test_a_range_past_the_raw_retention_reads_rollups(runtime: Runtime, http: TestClient,
+def test_a_range_past_the_raw_retention_reads_rollups(runtime: Runtime, dashboard: TestClient,
                                                       seeded: tuple[Site, Site]) -> None:
     site, _ = seeded
     runtime.rollups.run([site])
-    before = breakdown(http, site, "country", period="30d")
+    before = breakdown(dashboard, site, "country", period="30d")
     runtime.registry.update(site.site_id, retention_days=2)
-    after = breakdown(http, site, "country", period="30d")
+    after = breakdown(dashboard, site, "country", period="30d")
     assert after["source"] == "rollups" and before["source"] == "raw"
     assert after["rows"] == before["rows"]
-    refused = http.get(f"/api/v1/sites/{site.site_id}/breakdown",
+    refused = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown",
                        params={"dimension": "country", "period": "30d", "filter": "device==desktop"})
     assert refused.status_code == 400 and "past the 2 days" in refused.json()["error"]

@@ -87,13 +87,27 @@ def test_pasted_snippet_counts_the_pageview_and_sets_matomo_cookies(
     assert server.wait_for_pageviews(1, 2)
     assert counts(server.summary(1)) == (1, 1, 2)
 
-    # Step 2 of the quick start: the dashboard shows it.
+    # Step 2 of the quick start: the dashboard shows it, after logging in.
+    server.add_user("owner@local.example", "the owner's passphrase")
+    server.cli("user", "grant", "owner@local.example", "--site", "1", "--role", "admin")
     dashboard = context.new_page()
     dashboard.goto(server.url + "sites/1?period=30d")
-    assert dashboard.locator("#pageviews").inner_text() == "2"
-    assert "/index.html" in dashboard.locator("#top-pages").inner_text()
+    assert dashboard.url.startswith(server.url + "login?next=")
     ARTIFACTS.mkdir(exist_ok=True)
+    dashboard.screenshot(path=str(ARTIFACTS / "login.png"), full_page=True)
+    dashboard.fill("input[name=email]", "owner@local.example")
+    dashboard.fill("input[name=password]", "the owner's passphrase")
+    dashboard.click("form.login button")
+    dashboard.wait_for_url(server.url + "sites/1?period=30d")
+    session = next(cookie for cookie in context.cookies(server.url) if cookie["name"] == "teller_session")
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    assert dashboard.locator("#pageviews").inner_text() == "2"
+    assert "/index.html" in dashboard.locator("#panel-page").inner_text()
     dashboard.screenshot(path=str(ARTIFACTS / "dashboard-local-page.png"), full_page=True)
+    dashboard.click("form.account button")  # log out
+    dashboard.wait_for_url(server.url + "login")
+    dashboard.goto(server.url + "sites/1?period=30d")
+    assert dashboard.url.startswith(server.url + "login?next=")
     context.close()
 
 

@@ -20,7 +20,8 @@ def track(http: TestClient, params: dict[str, str], **headers: str) -> object:
     return http.get("/matomo.php?" + urlencode(params), headers={"User-Agent": CHROME_UA, **headers})
 
 
-def test_pageview_becomes_a_row_with_masked_ip_user_agent_and_geo(runtime: Runtime, http: TestClient) -> None:
+def test_pageview_becomes_a_row_with_masked_ip_user_agent_and_geo(runtime: Runtime, http: TestClient,
+                                                                   dashboard: TestClient) -> None:
     site = add_site(runtime)
     response = track(http, PAGEVIEW | {"idsite": str(site.site_id)}, **{"Accept-Language": "nl-NL,nl;q=0.9"})
     assert response.status_code == 200
@@ -43,7 +44,7 @@ def test_pageview_becomes_a_row_with_masked_ip_user_agent_and_geo(runtime: Runti
                                                                                            "nl-nl", 14)
     assert row["retention_days"] == site.retention_days
 
-    summary = http.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
+    summary = dashboard.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
     assert counts(summary) == (1, 1, 1)
     assert summary["top_pages"] == [{"page": "/fietsen", "visitors": 1, "pageviews": 1}]
     assert summary["current_visitors"] == 1
@@ -75,13 +76,13 @@ def test_unknown_site_is_answered_400(runtime: Runtime, http: TestClient) -> Non
         assert "is not a site" in response.text
 
 
-def test_wrong_host_is_dropped_and_counted(runtime: Runtime, http: TestClient) -> None:
+def test_wrong_host_is_dropped_and_counted(runtime: Runtime, http: TestClient, dashboard: TestClient) -> None:
     site = add_site(runtime)
     response = track(http, PAGEVIEW | {"idsite": str(site.site_id), "url": "https://attacker.example/x"})
     assert response.status_code == 200  # excluded hits look like successes, as in Matomo
     assert event_rows(runtime, site) == []
     assert dropped(runtime, site) == {"wrong_host": 1}
-    summary = http.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
+    summary = dashboard.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
     assert summary["totals"]["pageviews"] == 0
     assert summary["dropped_hits"] == {"wrong_host": 1}
 
@@ -129,31 +130,32 @@ def test_invalid_cid_is_400(runtime: Runtime, http: TestClient) -> None:
     assert response.status_code == 400 and "cid" in response.text
 
 
-def test_stats_api_answers_400_with_a_json_reason(runtime: Runtime, http: TestClient) -> None:
+def test_stats_api_answers_400_with_a_json_reason(runtime: Runtime, http: TestClient, dashboard: TestClient) -> None:
     site = add_site(runtime)
     for query in ("period=forever", "period=custom", "period=custom&from=2026-02-01&to=2026-01-01",
                   "period=custom&from=yesterday&to=2026-01-01"):
-        response = http.get(f"/api/v1/sites/{site.site_id}/summary?{query}")
+        response = dashboard.get(f"/api/v1/sites/{site.site_id}/summary?{query}")
         assert response.status_code == 400, query
         assert response.json()["error"]
-    assert http.get("/api/v1/sites/12345/summary").status_code == 404
-    assert http.get("/api/v1/sites/x/summary").status_code == 400
-    assert http.get("/api/v1/sites/%C2%B2/summary").json()["error"]
-    far = http.get(f"/api/v1/sites/{site.site_id}/summary?period=custom&from=9999-12-30&to=9999-12-31")
+    assert dashboard.get("/api/v1/sites/12345/summary").status_code == 404
+    assert dashboard.get("/api/v1/sites/x/summary").status_code == 400
+    assert dashboard.get("/api/v1/sites/%C2%B2/summary").json()["error"]
+    far = dashboard.get(f"/api/v1/sites/{site.site_id}/summary?period=custom&from=9999-12-30&to=9999-12-31")
     assert far.status_code == 400 and "outside" in far.json()["error"]
 
 
-def test_tracker_script_and_dashboard_page_are_served(runtime: Runtime, http: TestClient) -> None:
+def test_tracker_script_and_dashboard_page_are_served(runtime: Runtime, http: TestClient,
+                                                      dashboard: TestClient) -> None:
     site = add_site(runtime)
     track(http, PAGEVIEW | {"idsite": str(site.site_id)})
     runtime.drain()
     script = http.get("/teller.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
-    page = http.get(f"/sites/{site.site_id}?period=7d")
+    page = dashboard.get(f"/sites/{site.site_id}?period=7d")
     assert page.status_code == 200
     assert "/fietsen" in page.text and "DB-IP" in page.text
-    assert http.get(f"/sites/{site.site_id}?period=nope").status_code == 400
-    assert http.get("/sites/777").status_code == 404
+    assert dashboard.get(f"/sites/{site.site_id}?period=nope").status_code == 400
+    assert dashboard.get("/sites/777").status_code == 404
 
 
 def test_opt_out_script_is_served(runtime: Runtime, http: TestClient) -> None:

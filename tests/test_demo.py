@@ -1,4 +1,5 @@
-"""The demo site fills through the real ingest path and its numbers add up on the dashboard."""
+"""The demo site fills through the real ingest path and its numbers add up on the dashboard, for the demo user
+whose password `teller demo` prints."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import UTC, datetime
 from starlette.testclient import TestClient
 
 from dashboards.periods import parse_range
-from teller.demo import DEMO_DOMAINS, demo_site, load_demo_traffic
+from teller.demo import DEMO_DOMAINS, DEMO_EMAIL, demo_login, demo_site, load_demo_traffic
 from teller.runtime import Runtime
+from tests.helpers import log_in
 
 
 def test_demo_traffic_goes_through_ingest_and_shows_on_the_dashboard(runtime: Runtime, http: TestClient) -> None:
@@ -24,6 +26,15 @@ def test_demo_traffic_goes_through_ingest_and_shows_on_the_dashboard(runtime: Ru
         "WHERE site_id = {site:UInt32}", parameters={"site": site.site_id}).result_rows[0]
     assert stored == tracked and masked == tracked  # every address masked by the ingest path
     assert countries >= 4 and devices >= 3
+
+    email, first_password = demo_login(runtime, site)
+    email, password = demo_login(runtime, site)  # every `teller demo` prints a new password
+    assert email == DEMO_EMAIL and password != first_password
+    assert log_in(http, email, first_password).status_code == 401
+    assert log_in(http, email, password, f"/sites/{site.site_id}?period=30d").headers["location"] == (
+        f"/sites/{site.site_id}?period=30d")  # the URL the banner prints, after logging in
+    assert [(item["site_id"], item["role"]) for item in http.get("/api/v1/sites").json()["sites"]] == [
+        (site.site_id, "admin")]
 
     summary = http.get(f"/api/v1/sites/{site.site_id}/summary?period=7d").json()
     # Counted independently: exact uniques over the same local-midnight bounds the API reports.

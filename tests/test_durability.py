@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from teller.app import build_app
 from teller.runtime import Runtime
 from tests.conftest import CHROME_UA
-from tests.helpers import add_site, event_rows
+from tests.helpers import add_site, event_rows, super_admin_token
 from tests.server import TellerServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,6 +83,7 @@ def test_sigkill_loses_no_acknowledged_hit_and_duplicates_none(tmp_path: Path) -
 
 def test_clickhouse_away_hits_are_spooled_then_delivered(runtime: Runtime) -> None:
     site = add_site(runtime, "Away", ("away.example",))
+    monitoring = super_admin_token(runtime)
     client = runtime.store.client()
     with TestClient(build_app(runtime)) as http:
         def track(path: str) -> int:
@@ -97,7 +98,7 @@ def test_clickhouse_away_hits_are_spooled_then_delivered(runtime: Runtime) -> No
                 time.sleep(0.05)
             assert runtime.shipper.errors > 0
             assert http.get("/readyz").status_code == 503
-            metrics = http.get("/metrics").text
+            metrics = http.get("/metrics", headers=monitoring).text
             assert "teller_clickhouse_errors_total 0" not in metrics
             assert runtime.spool.stats().segments > 0  # the hits wait on disk
         finally:
@@ -112,6 +113,7 @@ def test_clickhouse_away_hits_are_spooled_then_delivered(runtime: Runtime) -> No
 
 def test_past_the_spool_budget_the_collector_answers_503(runtime: Runtime) -> None:
     site = add_site(runtime, "Full", ("full.example",))
+    monitoring = super_admin_token(runtime)
     runtime.store.client().command("DETACH TABLE events")
     runtime.spool.budget_bytes = runtime.spool.stats().bytes + 200_000  # a small budget for this test
     try:
@@ -123,6 +125,6 @@ def test_past_the_spool_budget_the_collector_answers_503(runtime: Runtime) -> No
                 if statuses[503]:
                     break
             assert statuses[503] == 1 and statuses[200] > 100
-            assert "teller_spool_full 1" in http.get("/metrics").text
+            assert "teller_spool_full 1" in http.get("/metrics", headers=monitoring).text
     finally:
         runtime.store.client().command("ATTACH TABLE events")

@@ -13,10 +13,12 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlencode
 
 from tests.conftest import CHROME_UA
+from tests.helpers import csrf_token
 from tests.server import TellerServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,6 +32,23 @@ def request(url: str, headers: dict[str, str], data: bytes | None = None) -> int
             return int(reply.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+def failed_logins(server: TellerServer, headers: dict[str, str], attempts: int) -> list[int]:
+    """Wrong passwords sent through the login form, as a browser behind the proxy would."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with browser.open(urllib.request.Request(server.url + "login", headers=headers), timeout=10) as form:
+        token = csrf_token(form.read().decode())
+    statuses = []
+    for _ in range(attempts):
+        body = urlencode({"csrf_token": token, "email": "owner@privacy.example", "password": "wrong guess"})
+        try:
+            with browser.open(urllib.request.Request(server.url + "login", data=body.encode(), headers=headers),
+                              timeout=30) as reply:
+                statuses.append(int(reply.status))
+        except urllib.error.HTTPError as error:
+            statuses.append(int(error.code))
+    return statuses
 
 
 def needles() -> list[bytes]:
@@ -62,11 +81,17 @@ def test_full_client_ip_is_written_nowhere(tmp_path: Path) -> None:
             assert request(base + "idsite=1&rec=1&url=%ff", headers) == 200
             assert request(server.url + "matomo.php", headers, data=b"\xff" * 300) < 500
             assert request(server.url + "no/such/page", headers) == 404
-            assert request(server.url + "sites/1?period=nonsense", headers) == 400
+            assert request(server.url + "sites/1?period=nonsense", headers) == 200  # the login page
+            assert request(server.url + "api/v1/sites/1/summary?period=nonsense", headers) == 401
             # A server-side tracker reporting the visitor's address with its token: masked like any other.
             as_server = urlencode(page | {"cip": visitor, "token_auth": token, "url": "https://privacy.example/s"})
             assert request(base + as_server, {"User-Agent": CHROME_UA}) == 200
             assert request(base + urlencode(page | {"cip": visitor}), {"User-Agent": CHROME_UA}) == 400
+        # Failed logins, up to the lockout (which is logged): the throttle sees only the masked address.
+        server.add_user("owner@privacy.example", "the owner's passphrase")
+        assert failed_logins(server, {"User-Agent": CHROME_UA, "X-Forwarded-For": VISITOR_V4}, 6)[-2:] == [401, 429]
+        assert failed_logins(server, {"User-Agent": CHROME_UA, "X-Forwarded-For": VISITOR_V6}, 1) == [429]
+        assert b"owner@privacy.example" in server.logs()  # the lockout was logged, so the logs were searched
         spooled = b"".join(path.read_bytes() for path in (server.data_dir / "spool").iterdir())
         assert b"81.204.0.0" in spooled and b"2a02:a440:1234::" in spooled  # the search can see the spool
         assert [(where, needle) for needle in needles() for where in ("spool",) if needle in spooled] == []

@@ -27,9 +27,9 @@ def site(runtime: Runtime) -> Site:
     return site
 
 
-def summary(http: TestClient, site: Site, *filters: str, **params: str) -> dict[str, Any]:
+def summary(dashboard: TestClient, site: Site, *filters: str, **params: str) -> dict[str, Any]:
     query = [("period", "7d"), *params.items(), *(("filter", item) for item in filters)]
-    response = http.get(f"/api/v1/sites/{site.site_id}/summary", params=query)
+    response = dashboard.get(f"/api/v1/sites/{site.site_id}/summary", params=query)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -52,47 +52,48 @@ def raw_totals(runtime: Runtime, site: Site, first_day_ago: int, last_day_ago: i
             "visit_duration": round(sum(visit["duration"] for visit in visits) / count, 1)}
 
 
-def test_totals_match_the_raw_rows_with_and_without_filters(runtime: Runtime, http: TestClient, site: Site) -> None:
-    assert summary(http, site)["totals"] == raw_totals(runtime, site, 6, 0)
-    mobile = summary(http, site, "device==smartphone")
+def test_totals_match_the_raw_rows_with_and_without_filters(runtime: Runtime, dashboard: TestClient,
+                                                            site: Site) -> None:
+    assert summary(dashboard, site)["totals"] == raw_totals(runtime, site, 6, 0)
+    mobile = summary(dashboard, site, "device==smartphone")
     assert mobile["filters"] == ["device==smartphone"]
     assert mobile["totals"] == raw_totals(runtime, site, 6, 0, lambda visit: visit["device_type"] == "smartphone")
     # An action filter, as Plausible counts it: the visits that viewed /prijzen, and the views of /prijzen.
     events = stored(runtime, "SELECT * FROM events WHERE site_id = {site:UInt32}", site)
     saw_prices = {event["visit_id"] for event in events if event["pathname"] == "/prijzen"}
-    prices = summary(http, site, "page==/prijzen")["totals"]
+    prices = summary(dashboard, site, "page==/prijzen")["totals"]
     assert prices == raw_totals(runtime, site, 6, 0, lambda visit: visit["visit_id"] in saw_prices,
                                 lambda view: view["pathname"] == "/prijzen")
-    assert 0 < prices["visits"] < summary(http, site)["totals"]["visits"]
+    assert 0 < prices["visits"] < summary(dashboard, site)["totals"]["visits"]
     # "is not": the visits that never viewed it, and the views of every other page (the matching actions).
-    never = summary(http, site, "page!=/prijzen")["totals"]
+    never = summary(dashboard, site, "page!=/prijzen")["totals"]
     want = raw_totals(runtime, site, 6, 0, lambda visit: visit["visit_id"] not in saw_prices)
     other_views = raw_totals(runtime, site, 6, 0, view_ok=lambda view: view["pathname"] != "/prijzen")["pageviews"]
     assert (never["visitors"], never["visits"], never["bounce_rate"], never["visit_duration"]) == \
         (want["visitors"], want["visits"], want["bounce_rate"], want["visit_duration"])
     assert never["pageviews"] == other_views
-    assert never["visits"] + prices["visits"] == summary(http, site)["totals"]["visits"]
+    assert never["visits"] + prices["visits"] == summary(dashboard, site)["totals"]["visits"]
 
 
-def test_time_series_by_hour_day_week_and_month_add_up(http: TestClient, site: Site) -> None:
-    totals = summary(http, site, period="30d")["totals"]
+def test_time_series_by_hour_day_week_and_month_add_up(dashboard: TestClient, site: Site) -> None:
+    totals = summary(dashboard, site, period="30d")["totals"]
     for interval in ("hour", "day", "week", "month"):
-        points = summary(http, site, period="30d" if interval != "hour" else "7d", interval=interval)["timeseries"]
-        reference = totals if interval != "hour" else summary(http, site)["totals"]
+        points = summary(dashboard, site, period="30d" if interval != "hour" else "7d", interval=interval)["timeseries"]
+        reference = totals if interval != "hour" else summary(dashboard, site)["totals"]
         assert sum(point["visits"] for point in points) == reference["visits"], interval
         assert sum(point["pageviews"] for point in points) == reference["pageviews"], interval
         labels = [point["date"] for point in points]
         assert labels == sorted(labels) and len(labels) == len(set(labels))
-    hours = summary(http, site, interval="hour")["timeseries"]
+    hours = summary(dashboard, site, interval="hour")["timeseries"]
     assert len(hours) in (7 * 24 - 1, 7 * 24, 7 * 24 + 1)  # a DST change adds or removes an hour
     # Visits start at 10:00 UTC (11:00 or 12:00 in Amsterdam) and later; early morning is empty.
     assert all(point["visits"] == 0 for point in hours if point["date"].endswith(("T03:00", "T04:00")))
-    weeks = summary(http, site, period="30d", interval="week")["timeseries"]
+    weeks = summary(dashboard, site, period="30d", interval="week")["timeseries"]
     assert all(datetime.fromisoformat(point["date"]).weekday() == 0 for point in weeks[1:])
 
 
-def test_comparison_with_the_previous_period(runtime: Runtime, http: TestClient, site: Site) -> None:
-    body = summary(http, site, compare="previous")
+def test_comparison_with_the_previous_period(runtime: Runtime, dashboard: TestClient, site: Site) -> None:
+    body = summary(dashboard, site, compare="previous")
     comparison = body["comparison"]
     today = datetime.now(site.zone).date()
     assert comparison["range"]["from"] == (today - timedelta(days=13)).isoformat()
@@ -100,7 +101,7 @@ def test_comparison_with_the_previous_period(runtime: Runtime, http: TestClient,
     assert comparison["totals"] == raw_totals(runtime, site, 13, 7)
     assert comparison["change"]["visits"] == round(100 * (body["totals"]["visits"] - comparison["totals"]["visits"])
                                                    / comparison["totals"]["visits"], 1) == 100.0
-    year = summary(http, site, compare="year")["comparison"]
+    year = summary(dashboard, site, compare="year")["comparison"]
     assert year["totals"]["visits"] == 0 and year["change"]["visits"] is None
 
 
@@ -116,12 +117,12 @@ def test_this_month_and_this_year() -> None:
 
 @pytest.mark.parametrize("params", [{"interval": "minute"}, {"compare": "lastweek"},
                                     {"period": "90d", "interval": "hour"}, {"filter": "nope==1"}, {"filter": "page"}])
-def test_bad_summary_parameters_get_400(http: TestClient, site: Site, params: dict[str, str]) -> None:
-    response = http.get(f"/api/v1/sites/{site.site_id}/summary", params=params)
+def test_bad_summary_parameters_get_400(dashboard: TestClient, site: Site, params: dict[str, str]) -> None:
+    response = dashboard.get(f"/api/v1/sites/{site.site_id}/summary", params=params)
     assert response.status_code == 400 and response.json()["error"]
 
 
-def test_realtime_last_30_minutes(runtime: Runtime, http: TestClient) -> None:
+def test_realtime_last_30_minutes(runtime: Runtime, dashboard: TestClient) -> None:
     site = add_site(runtime, "Live", ("live.example",))
     now = datetime.now(UTC)
     for minutes_ago, visitor, path in ((2, "1" * 16, "/"), (2, "2" * 16, "/"), (12, "1" * 16, "/a"),
@@ -129,7 +130,7 @@ def test_realtime_last_30_minutes(runtime: Runtime, http: TestClient) -> None:
         request = tracking_request(site, path, at=now - timedelta(minutes=minutes_ago), cid=visitor)
         assert runtime.pipeline.handle(request).verdict is Verdict.TRACKED
     runtime.drain()
-    body = http.get(f"/api/v1/sites/{site.site_id}/realtime").json()
+    body = dashboard.get(f"/api/v1/sites/{site.site_id}/realtime").json()
     assert len(body["minutes"]) == 30
     assert sum(minute["pageviews"] for minute in body["minutes"]) == 3  # the 40-minute-old view is outside
     assert body["current_visitors"] == 2
@@ -137,20 +138,20 @@ def test_realtime_last_30_minutes(runtime: Runtime, http: TestClient) -> None:
     assert body["minutes"][-1]["minute"] == now.astimezone(site.zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_overview_of_every_site(runtime: Runtime, http: TestClient, site: Site) -> None:
+def test_overview_of_every_site(runtime: Runtime, dashboard: TestClient, site: Site) -> None:
     other = add_site(runtime, "Leeg", ("leeg.example",))
-    body = http.get("/api/v1/overview", params={"period": "7d"}).json()
+    body = dashboard.get("/api/v1/overview", params={"period": "7d"}).json()
     rows = {row["site_id"]: row for row in body["sites"]}
-    assert rows[site.site_id]["totals"] == summary(http, site)["totals"]
+    assert rows[site.site_id]["totals"] == summary(dashboard, site)["totals"]
     assert rows[site.site_id]["change"]["visits"] == 100.0
     assert rows[other.site_id]["totals"]["visits"] == 0 and rows[other.site_id]["change"]["visits"] is None
-    assert http.get("/api/v1/overview", params={"period": "nope"}).status_code == 400
+    assert dashboard.get("/api/v1/overview", params={"period": "nope"}).status_code == 400
 
 
-def test_openapi_document_covers_every_stats_route(http: TestClient) -> None:
-    document = http.get("/api/v1/openapi.json").json()
+def test_openapi_document_covers_every_stats_route(dashboard: TestClient) -> None:
+    document = dashboard.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    app = http.app
+    app = dashboard.app
     while not hasattr(app, "routes"):
         app = app.app  # type: ignore[attr-defined]
     stats_routes = {route.path for route in app.routes if isinstance(route, Route)

@@ -74,18 +74,18 @@ def test_dashboard_reads_rollups_once_raw_rows_expired(runtime: Runtime) -> None
     assert len(event_rows(runtime, other)) == 3 + 1
 
 
-def test_the_stats_api_and_page_say_when_they_read_rollups(runtime: Runtime, http: TestClient) -> None:
+def test_the_stats_api_and_page_say_when_they_read_rollups(runtime: Runtime, dashboard: TestClient) -> None:
     site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=30)
     seed(runtime, site, (12, 1))
     runtime.rollups.run([site])
     runtime.registry.update(site.site_id, retention_days=5)
     today = datetime.now(site.zone).date()
     query = f"period=custom&from={today - timedelta(days=13)}&to={today}"
-    summary = http.get(f"/api/v1/sites/{site.site_id}/summary?{query}").json()
+    summary = dashboard.get(f"/api/v1/sites/{site.site_id}/summary?{query}").json()
     assert summary["source"] == "rollups"
     assert (summary["totals"]["visits"], summary["totals"]["pageviews"]) == (3 + 2, 4 + 3)
-    assert "from the daily rollups" in http.get(f"/sites/{site.site_id}?{query}").text
-    recent = http.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
+    assert "from the daily rollups" in dashboard.get(f"/sites/{site.site_id}?{query}").text
+    recent = dashboard.get(f"/api/v1/sites/{site.site_id}/summary?period=today").json()
     assert recent["source"] == "raw"
 
 

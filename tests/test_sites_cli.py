@@ -17,7 +17,10 @@ from tests.helpers import event_rows, tracking_request
 COMMANDS = [[], ["init"], ["serve"], ["migrate"], ["demo"], ["snippet"], ["site"], ["site", "add"], ["site", "list"],
             ["site", "update"], ["site", "delete"], ["token"], ["token", "add"], ["token", "list"],
             ["token", "revoke"], ["retention"], ["retention", "audit"], ["subject"], ["subject", "find"],
-            ["subject", "export"], ["subject", "delete"]]
+            ["subject", "export"], ["subject", "delete"], ["user"], ["user", "add"], ["user", "list"],
+            ["user", "reset-password"], ["user", "grant"], ["user", "revoke"], ["user", "delete"], ["user", "totp"],
+            ["user", "totp", "enable"], ["user", "totp", "disable"], ["user", "token"], ["user", "token", "add"],
+            ["user", "token", "list"], ["user", "token", "revoke"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "teller")

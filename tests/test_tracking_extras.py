@@ -345,7 +345,7 @@ def test_an_installed_database_upgrades_to_migration_9(store: Store, monkeypatch
     client.insert("events", [[1, datetime.now(UTC), "pageview", "/oud", 30]],
                   column_names=["site_id", "ts", "name", "pathname", "retention_days"])
     monkeypatch.undo()
-    assert [migration.version for migration in migrate(store)] == [9]
+    assert 9 in [migration.version for migration in migrate(store)]  # and any later ones
     assert migrate(store) == []  # applied once
     site = client.query("SELECT search_params, search_category_params FROM sites FINAL").result_rows
     assert site == [(list(SEARCH_PARAMETERS), [])]  # an existing site keeps detecting searches as before

@@ -1,0 +1,98 @@
+"""The dashboard in Dutch and English: the browser's language decides, `?lang=` overrides it.
+
+Messages are keyed by their English text (as with gettext), so a missing translation shows English rather than
+a key. Numbers and dates follow the language: 1.234,5 and 21 nov. 2026 in Dutch, 1,234.5 and 21 Nov 2026 in
+English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+LANGUAGES = ("en", "nl")
+
+DUTCH = {
+    "Sites": "Sites", "Retention audit": "Bewaartermijnen", "Log out": "Uitloggen",
+    "Today": "Vandaag", "Yesterday": "Gisteren", "Last 7 days": "Afgelopen 7 dagen",
+    "Last 30 days": "Afgelopen 30 dagen", "Last 90 days": "Afgelopen 90 dagen", "This month": "Deze maand",
+    "This year": "Dit jaar", "From": "Van", "To": "Tot", "Apply": "Toepassen",
+    "Unique visitors": "Unieke bezoekers", "Visits": "Bezoeken", "Pageviews": "Paginaweergaven",
+    "Views per visit": "Weergaven per bezoek", "Bounce rate": "Bouncepercentage", "Visit duration": "Bezoekduur",
+    "Visitors": "Bezoekers", "Actions": "Acties", "Conversion rate": "Conversie", "Revenue": "Omzet",
+    "Load time": "Laadtijd", "current visitors": "bezoekers nu", "current visitor": "bezoeker nu",
+    "Visitors per day": "Bezoekers per dag", "vs. the previous period": "t.o.v. de vorige periode",
+    "Filtered by": "Gefilterd op", "remove": "verwijderen", "Remove all filters": "Alle filters verwijderen",
+    "Export CSV": "CSV exporteren", "No data for this range.": "Geen gegevens voor deze periode.",
+    "Pages": "Pagina's", "Entry pages": "Instappagina's", "Exit pages": "Uitstappagina's",
+    "Channels": "Kanalen", "Referrers": "Verwijzers", "Campaigns": "Campagnes", "Sources": "Bronnen",
+    "Countries": "Landen", "Regions": "Regio's", "Cities": "Steden", "Devices": "Apparaten",
+    "Browsers": "Browsers", "Operating systems": "Besturingssystemen", "Screen sizes": "Schermformaten",
+    "Languages": "Talen", "Events": "Gebeurtenissen", "Goals": "Doelen", "Outlinks": "Uitgaande links",
+    "Downloads": "Downloads", "Site search": "Zoeken op de site", "Time of day": "Tijdstip",
+    "Dropped hits": "Genegeerde hits",
+    "Requests that reached Teller but were dropped, by reason.":
+        "Verzoeken die Teller bereikten maar niet zijn meegeteld, per reden.",
+    "Read from the daily rollups: this range reaches back past the days this site keeps visit details, so "
+    "visitors are counted once per calendar month and filters are not available.":
+        "Gelezen uit de dagtotalen: deze periode gaat verder terug dan de bezoekdetails van deze site bewaard "
+        "blijven; bezoekers tellen daarom eenmaal per kalendermaand en filters zijn niet beschikbaar.",
+    "Unique visitors: distinct visitor ids in the range":
+        "Unieke bezoekers: verschillende bezoekers-id's in de periode",
+    "Visits: a visit ends after 30 minutes without activity or at midnight":
+        "Bezoeken: een bezoek eindigt na 30 minuten zonder activiteit of om middernacht",
+    "Pageviews: every page view, reloads included": "Paginaweergaven: elke weergave, ook herladen",
+    "Views per visit: pageviews divided by visits": "Weergaven per bezoek: paginaweergaven gedeeld door bezoeken",
+    "Bounce rate: visits with a single action (one page view, no event), in percent":
+        "Bouncepercentage: bezoeken met één actie (één paginaweergave, geen gebeurtenis), in procenten",
+    "Visit duration: the mean time between a visit's first and last hit; a bounce counts as 0 s":
+        "Bezoekduur: gemiddelde tijd tussen de eerste en laatste hit van een bezoek; een bounce telt als 0 s",
+    "Unique visitors seen in the last 5 minutes": "Unieke bezoekers in de afgelopen 5 minuten",
+    "Click a row to filter the whole dashboard by it.": "Klik op een rij om het hele dashboard daarop te filteren.",
+    "IP geolocation by": "IP-geolocatie door",
+    "Teller: privacy-friendly analytics; visitor addresses are truncated before anything is stored.":
+        "Teller: privacyvriendelijke statistieken; IP-adressen worden ingekort voordat er iets wordt opgeslagen.",
+    "(none)": "(geen)", "direct": "direct", "search": "zoekmachine", "social": "sociale media",
+    "website": "website", "campaign": "campagne", "ai": "AI-assistent",
+}
+_MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+           "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}
+
+
+def choose_language(accept_language: str, override: str = "") -> str:
+    """`override` (from ?lang=) when it is a language we have, else the first of the browser's we have."""
+    if override in LANGUAGES:
+        return override
+    ranked = []
+    for position, part in enumerate(accept_language.split(",")[:20]):
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            quality = float(weight) if weight else 1.0
+        except ValueError:
+            quality = 0.0
+        ranked.append((-quality, position, tag.strip().lower()[:2]))
+    for _, _, language in sorted(ranked):
+        if language in LANGUAGES:
+            return language
+    return "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Locale:
+    language: str
+
+    def text(self, message: str) -> str:
+        return DUTCH.get(message, message) if self.language == "nl" else message
+
+    def number(self, value: float, decimals: int = 0) -> str:
+        text = f"{value:,.{decimals}f}"
+        return text.translate(str.maketrans(",.", ".,")) if self.language == "nl" else text
+
+    def day(self, value: date | str) -> str:
+        day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        return f"{day.day} {_MONTHS[self.language][day.month - 1]} {day.year}"
+
+    def functions(self) -> dict[str, Callable[..., str]]:
+        """What templates call: t("…"), num(1234), day("2026-11-21")."""
+        return {"t": self.text, "num": self.number, "day": self.day}

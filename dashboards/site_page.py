@@ -1,0 +1,109 @@
+"""What the site dashboard page shows besides the summary: the breakdown panels and the links between views.
+
+Every row of a panel is a link that adds a filter on its value; filters, period and language stay in the URL,
+so a view can be bookmarked and shared with a colleague who has access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from dashboards.breakdowns import FROM_ROLLUPS, Breakdowns
+from dashboards.filters import Filter
+from dashboards.periods import DateRange
+from ingest.sites import Site
+
+PANEL_ROWS = 10
+_VISIT_COLUMNS = (("visitors", "Visitors"), ("visits", "Visits"))
+_ACTION_COLUMNS = (("visitors", "Visitors"), ("actions", "Actions"))
+
+
+@dataclass(frozen=True, slots=True)
+class PanelSpec:
+    dimension: str
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    translated: bool = False  # values are words Teller chose (channels), shown in the page's language
+
+
+PANELS = (
+    PanelSpec("page", "Pages", (("visitors", "Visitors"), ("actions", "Pageviews"), ("load_time_ms", "Load time"))),
+    PanelSpec("entry_page", "Entry pages", (*_VISIT_COLUMNS, ("bounce_rate", "Bounce rate"))),
+    PanelSpec("exit_page", "Exit pages", _VISIT_COLUMNS),
+    PanelSpec("channel", "Channels", (*_VISIT_COLUMNS, ("bounce_rate", "Bounce rate")), translated=True),
+    PanelSpec("referrer", "Referrers", _VISIT_COLUMNS),
+    PanelSpec("utm_campaign", "Campaigns", _VISIT_COLUMNS),
+    PanelSpec("country", "Countries", _VISIT_COLUMNS),
+    PanelSpec("region", "Regions", _VISIT_COLUMNS),
+    PanelSpec("city", "Cities", _VISIT_COLUMNS),
+    PanelSpec("device", "Devices", _VISIT_COLUMNS),
+    PanelSpec("browser", "Browsers", _VISIT_COLUMNS),
+    PanelSpec("os", "Operating systems", _VISIT_COLUMNS),
+    PanelSpec("event_category", "Events", _ACTION_COLUMNS),
+    PanelSpec("goal", "Goals", (("visitors", "Visitors"), ("conversion_rate", "Conversion rate"),
+                                ("revenue", "Revenue"))),
+    PanelSpec("outlink", "Outlinks", _ACTION_COLUMNS),
+    PanelSpec("download", "Downloads", _ACTION_COLUMNS),
+    PanelSpec("search_keyword", "Site search", _ACTION_COLUMNS),
+    PanelSpec("hour", "Time of day", _ACTION_COLUMNS),
+)
+
+
+class Links:
+    """URLs of this page with one thing changed; everything else in the query is kept."""
+
+    def __init__(self, site: Site, query: list[tuple[str, str]]) -> None:
+        self.site = site
+        self.query = [(key, value) for key, value in query if key != "lang"] + \
+            [(key, value) for key, value in query if key == "lang"][:1]
+
+    def _url(self, pairs: list[tuple[str, str]]) -> str:
+        return f"/sites/{self.site.site_id}" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    def period(self, period: str) -> str:
+        return self._url([pair for pair in self.query if pair[0] not in ("period", "from", "to")]
+                         + [("period", period)])
+
+    def with_filter(self, dimension: str, value: str) -> str:
+        text = f"{dimension}=={value}"
+        filters = [pair for pair in self.query if pair[0] == "filter"]
+        return self._url(self.query if ("filter", text) in filters else [*self.query, ("filter", text)])
+
+    def without_filter(self, index: int) -> str:
+        kept, seen = [], 0
+        for key, value in self.query:
+            if key == "filter":
+                seen += 1
+                if seen - 1 == index:
+                    continue
+            kept.append((key, value))
+        return self._url(kept)
+
+    def without_filters(self) -> str:
+        return self._url([pair for pair in self.query if pair[0] != "filter"])
+
+    @property
+    def api(self) -> str:
+        pairs = [pair for pair in self.query if pair[0] != "lang"]
+        return f"/api/v1/sites/{self.site.site_id}/summary" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    def csv(self, dimension: str) -> str:
+        pairs = [pair for pair in self.query if pair[0] in ("period", "from", "to", "filter")]
+        return (f"/api/v1/sites/{self.site.site_id}/breakdown?"
+                + urlencode([("dimension", dimension), *pairs, ("format", "csv")]))
+
+
+def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filters: list[Filter],
+                 from_rollups: bool, links: Links) -> list[dict[str, Any]]:
+    """The panels with their top rows. A range read from rollups shows the panels rollups keep, unfiltered."""
+    panels = []
+    for spec in PANELS:
+        if from_rollups and spec.dimension not in FROM_ROLLUPS:
+            continue
+        report = breakdowns.report(site, date_range, spec.dimension, [] if from_rollups else filters, PANEL_ROWS)
+        panels.append({"dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
+                       "rows": report.rows, "translated": spec.translated, "filterable": not from_rollups,
+                       "csv": links.csv(spec.dimension)})
+    return panels

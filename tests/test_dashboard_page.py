@@ -1,0 +1,84 @@
+"""The site dashboard page: panels for every report, rows that filter, comparisons, Dutch and English."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from dashboards.i18n import Locale, choose_language
+from ingest.sites import Site
+from teller.runtime import Runtime
+from tests.helpers import add_site
+from tests.test_breakdowns import seed
+
+
+@pytest.fixture
+def site(runtime: Runtime) -> Site:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",))
+    seed(runtime, site, days_ago=1)
+    seed(runtime, site, days_ago=9)
+    return site
+
+
+def panel_values(page: str, dimension: str) -> list[str]:
+    section = page.split(f'id="panel-{dimension}"', 1)[1].split("</section>", 1)[0]
+    return [html.unescape(value) for value in re.findall(r"<td><a href=\"[^\"]*\">([^<]*)</a>", section)]
+
+
+def link_of(page: str, dimension: str, value: str) -> str:
+    section = page.split(f'id="panel-{dimension}"', 1)[1].split("</section>", 1)[0]
+    found = re.search(r'<td><a href="([^"]*)">' + re.escape(html.escape(value)) + "</a>", section)
+    assert found, f"no row {value!r} in {dimension}"
+    return html.unescape(found.group(1))
+
+
+def test_every_panel_and_the_comparison(dashboard: TestClient, site: Site) -> None:
+    page = dashboard.get(f"/sites/{site.site_id}?period=7d").text
+    for dimension in ("page", "entry_page", "channel", "referrer", "country", "device", "browser", "os",
+                      "event_category", "goal", "outlink", "download", "search_keyword", "hour"):
+        assert f'id="panel-{dimension}"' in page, dimension
+    assert set(panel_values(page, "page")) == {"/", "/prijzen", "/blog", "/blog/=SUM(A1)"}
+    assert "Read from the daily rollups" not in page
+    # Compared with the 7 days before (one seeded day each): no change, shown as +0 or 0.
+    assert re.search(r'class="change[^"]*"[^>]*>0\.0%', page) or "0.0%" in page
+    csv = re.search(r'href="(/api/v1/sites/\d+/breakdown\?dimension=country[^"]*)"', page)
+    assert csv and dashboard.get(html.unescape(csv.group(1))).headers["content-type"].startswith("text/csv")
+
+
+def test_clicking_a_row_filters_the_whole_dashboard(dashboard: TestClient, site: Site) -> None:
+    page = dashboard.get(f"/sites/{site.site_id}?period=7d").text
+    target = link_of(page, "device", "smartphone")
+    assert ("filter", "device==smartphone") in parse_qsl(urlsplit(target).query)
+    filtered = dashboard.get(target).text
+    assert 'id="filters"' in filtered and "device==smartphone" in filtered
+    assert panel_values(filtered, "device") == ["smartphone"]
+    assert "/prijzen" not in panel_values(filtered, "page")  # the phone visitors never saw it
+    both = dashboard.get(link_of(filtered, "browser", panel_values(filtered, "browser")[0])).text
+    assert both.count('class="chip"') == 2
+    removed = re.search(r'<span class="chip"><code>device==smartphone</code> <a href="([^"]*)"', both)
+    assert removed and "device%3D%3Dsmartphone" not in removed.group(1)
+
+
+def test_dutch_and_english(dashboard: TestClient, site: Site) -> None:
+    dutch = dashboard.get(f"/sites/{site.site_id}?period=7d", headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"})
+    assert '<html lang="nl">' in dutch.text and "Unieke bezoekers" in dutch.text and "Uitloggen" in dutch.text
+    english = dashboard.get(f"/sites/{site.site_id}?period=7d&lang=en", headers={"Accept-Language": "nl"})
+    assert '<html lang="en">' in english.text and "Unique visitors" in english.text
+    assert choose_language("de-DE,de;q=0.9,nl;q=0.8,en;q=0.7") == "nl"
+    assert choose_language("fr, en;q=0.1") == "en" and choose_language("") == "en"
+    assert Locale("nl").number(1234567.5, 1) == "1.234.567,5" and Locale("en").number(1234567.5, 1) == "1,234,567.5"
+    assert Locale("nl").day("2026-03-21") == "21 mrt. 2026"
+
+
+def test_a_range_past_the_raw_retention_shows_the_rollup_panels(runtime: Runtime, dashboard: TestClient,
+                                                                site: Site) -> None:
+    runtime.rollups.run([site])
+    runtime.registry.update(site.site_id, retention_days=3)
+    page = dashboard.get(f"/sites/{site.site_id}?period=30d").text
+    assert "Read from the daily rollups" in page
+    assert 'id="panel-country"' in page and 'id="panel-outlink"' not in page
+    assert dashboard.get(f"/sites/{site.site_id}?period=30d&filter=device==smartphone").status_code == 400
