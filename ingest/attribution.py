@@ -10,22 +10,27 @@ So a visitor who came from a newsletter last week and returns directly today to 
 newsletter, not to "direct". Step 2 also accepts an AI assistant: Matomo has no such list, so it classifies those
 hosts as websites and credits them.
 
-Every events row keeps the three cookie values as sent (`attribution_*`); conversion rows (goal, ecommerce order,
-cart update, Matomo's log_conversion) also get the credited referrer (`conversion_referrer_*`).
+Every events row keeps the cookie's values as sent (`attribution_*`, `_refts` as `attribution_time`);
+conversion rows (goal, ecommerce order, cart update, Matomo's log_conversion) also get the credited referrer
+(`conversion_referrer_*`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ingest.numbers import whole_number
 from ingest.referrers import MAX_FIELD_LENGTH, classify_referrer, clean_url
 
 CONVERSION_KINDS = frozenset(("goal", "ecommerce_order", "cart_update"))
 # Referrer types of `_ref` that earn the credit; a direct or campaign classification falls through to the visit.
 CREDITED_TYPES = frozenset(("search", "website", "social", "ai"))
 MAX_REFERRER_LENGTH = 1024  # Matomo reads at most this much of `_ref`, as matomo.js writes it
+NO_TIME = datetime.fromtimestamp(0, UTC)  # the column's default: no `_refts` sent
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +40,26 @@ class CookieAttribution:
     referrer: str  # `_ref`, without click ids and session ids
     campaign: str  # `_rcn`
     keyword: str  # `_rck`
+    time: datetime = NO_TIME  # `_refts`: when the cookie recorded the referrer
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> CookieAttribution:
+    def from_params(cls, params: Mapping[str, str], now: datetime | None = None) -> CookieAttribution:
         referrer = params.get("_ref", "").strip()[:MAX_REFERRER_LENGTH]
         return cls(clean_url(referrer) if referrer else "", params.get("_rcn", "").strip()[:MAX_FIELD_LENGTH],
-                   params.get("_rck", "").strip()[:MAX_FIELD_LENGTH])
+                   params.get("_rck", "").strip()[:MAX_FIELD_LENGTH], _cookie_time(params.get("_refts", ""), now))
 
-    def columns(self) -> dict[str, str]:
+    def columns(self) -> dict[str, Any]:
         return {"attribution_referrer": self.referrer, "attribution_campaign": self.campaign,
-                "attribution_keyword": self.keyword}
+                "attribution_keyword": self.keyword, "attribution_time": self.time}
+
+
+def _cookie_time(text: str, now: datetime | None) -> datetime:
+    """`_refts` in seconds since the epoch; "0", junk, or a time before 2000 or in the future: none."""
+    seconds = whole_number(text, limit=2**32 - 1)
+    if seconds is None:
+        return NO_TIME
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment if EARLIEST_TIME <= moment <= (now or datetime.now(UTC)) + timedelta(days=1) else NO_TIME
 
 
 def credited_referrer(cookie: CookieAttribution, visit: Mapping[str, Any],

@@ -359,6 +359,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         TTL expires_at
         """,
     )),
+    Migration(11, "attribution_time", (
+        # `_refts`: when the visitor's _pk_ref cookie recorded the referrer a conversion may be credited to.
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS attribution_time DateTime('UTC')",
+    )),
 )
 
 

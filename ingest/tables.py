@@ -35,12 +35,14 @@ _TRACKING_EXTRAS = (
     "attribution_campaign", "attribution_keyword", "conversion_referrer_type", "conversion_referrer_name",
     "conversion_referrer_keyword",
 )
+_ATTRIBUTION_TIME = ("attribution_time",)  # added by migration 11
 
 EVENTS = TableSpec(
     code="e",
     name="events",
     columns=("site_id", "ts", "name", "visitor_id", "visit_id", "pageview_id", "hostname", "pathname", "url",
-             "title", *_ACTION, *_ORIGIN, *_CLIENT, "local_hour", "is_bot", "retention_days", *_TRACKING_EXTRAS),
+             "title", *_ACTION, *_ORIGIN, *_CLIENT, "local_hour", "is_bot", "retention_days", *_TRACKING_EXTRAS,
+             *_ATTRIBUTION_TIME),
 
 )
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from ingest.actions import describe
+from ingest.attribution import CookieAttribution
 from ingest.migrations import migrate
 from ingest.shipper import Shipper
 from ingest.spool import Spool, SpoolFull, decode_lines
@@ -24,6 +25,7 @@ from ingest.tables import DROPS, EVENTS
 def event(site_id: int, path: str) -> tuple[str, list[object]]:
     values: dict[str, object] = {column: "" for column in EVENTS.columns}
     values |= describe({}, urlsplit("https://shop.example/")).fields  # typed defaults of the action columns
+    values |= CookieAttribution.from_params({}).columns()  # and of the attribution columns
     values |= {"site_id": site_id, "ts": datetime.now(UTC), "name": "pageview", "visitor_id": 1, "visit_id": 1,
                "pathname": path, "local_hour": -1, "is_bot": 0, "retention_days": 30}
     return EVENTS.code, [values[column] for column in EVENTS.columns]

@@ -101,8 +101,17 @@ def test_the_attribution_cookie_is_stored_on_every_row(runtime: Runtime, http: T
     for row in rows:
         assert (row["attribution_campaign"], row["attribution_keyword"]) == ("Nieuwsbrief", "Lente")
         assert row["attribution_referrer"] == "https://www.google.com/search?q=fiets"  # click id removed
+        assert row["attribution_time"] == datetime(2025, 1, 1)  # _refts, in UTC
         # Only conversions are credited to a referrer.
         assert (row["conversion_referrer_type"], row["conversion_referrer_name"]) == ("", "")
+
+
+@pytest.mark.parametrize("refts", ["0", "abc", "-5", "99999999999", "946684799", str(2**40)])
+def test_a_missing_or_impossible_refts_is_stored_as_none(runtime: Runtime, http: TestClient, site: Site,
+                                                         refts: str) -> None:
+    send(http, hit(site, "/", _rcn="x", _refts=refts))
+    [row] = event_rows(runtime, site)
+    assert row["attribution_time"] == datetime(1970, 1, 1)
 
 
 # Each visitor: (how the visit came in: its urlref, the cookie values sent with the goal, the credit expected).
