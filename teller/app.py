@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collector.client_ip import MaskClientAddress
 from collector.optout import OptOutScriptEndpoint
-from collector.snippet import TrackerScriptEndpoint
+from collector.snippet import ExtrasScriptEndpoint, TrackerScriptEndpoint
 from collector.tracking import TRACKING_PATHS, TrackingEndpoint
 from dashboards.api import StatsApi
 from dashboards.auth import LoginPages
@@ -115,6 +115,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/teller.js", tracker_script.handle, methods=["GET"]),
         Route("/matomo.js", tracker_script.handle, methods=["GET"]),
         Route("/piwik.js", tracker_script.handle, methods=["GET"]),
+        Route("/teller-extra.js", ExtrasScriptEndpoint().handle, methods=["GET"]),
+        Route("/js/teller-extra.js", ExtrasScriptEndpoint().handle, methods=["GET"]),  # beside a tracker URL of /js/
         Route("/optout.js", OptOutScriptEndpoint().handle, methods=["GET"]),
         Route("/login", login.login, methods=["GET", "POST"]),
         Route("/login/totp", login.totp, methods=["GET", "POST"]),

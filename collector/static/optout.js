@@ -1,7 +1,7 @@
 /*
  * Teller opt-out widget for a privacy policy page (see collector/optout.py for the embed code).
  * data-lang: nl, en or auto (navigator.language). data-div-id: the div to fill (default teller-opt-out).
- * With a live tracker it pushes optUserOut / forgetUserOptOut; else it sets mtm_consent_removed itself.
+ * With a tracker it pushes optUserOut / forgetUserOptOut; until one has done so it sets mtm_consent_removed itself.
  */
 (function () {
   'use strict';
@@ -67,9 +67,10 @@
   }
 
   function choose(count) {
-    if (liveTracker()) {
-      w._paq.push([count ? 'forgetUserOptOut' : 'optUserOut']);
-    } else if (count) {
+    if (liveTracker()) w._paq.push([count ? 'forgetUserOptOut' : 'optUserOut']);
+    if (optedOut() !== count) return;
+    // No tracker, or teller.js has not loaded its opt-out calls yet (teller-extra.js).
+    if (count) {
       setCookie('', -129600000); // empty and 36 h in the past, as matomo.js deletes
     } else {
       setCookie(String(new Date().getTime()), THIRTY_YEARS);
@@ -120,7 +121,10 @@
 
   function start() {
     var div = d.getElementById(attr('data-div-id', 'teller-opt-out'));
-    if (div) render(div);
+    if (!div) return;
+    // A function item makes teller.js load those calls now, so a click acts at once.
+    if (w._paq) w._paq.push([function () {}]);
+    render(div);
   }
 
   if (d.getElementById(attr('data-div-id', 'teller-opt-out')) || d.readyState !== 'loading') {
