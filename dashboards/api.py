@@ -84,6 +84,7 @@ class StatsApi:
             return Response(rows_csv(report.rows), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{quote(name)}"'})
         return JSONResponse({"site_id": site.site_id, "dimension": report.dimension, "source": report.source,
+                             "sample": report.sample.as_json(),
                              "range": {"from": date_range.first.isoformat(), "to": date_range.last.isoformat()},
                              "filters": [item.as_text() for item in filters], "rows": report.rows})
 

@@ -16,6 +16,7 @@ from typing import Any
 from dashboards.filters import DIMENSIONS, Filter, FilterError, kind_condition, where
 from dashboards.periods import DateRange
 from dashboards.queries import StatsQueries
+from dashboards.sampling import EXACT, Sample
 from ingest.rollups import DIMENSIONS as ROLLUP_DIMENSIONS
 from ingest.sites import Site
 
@@ -33,6 +34,7 @@ class Breakdown:
     dimension: str
     source: str  # "raw" or "rollups"
     rows: list[dict[str, Any]]
+    sample: Sample = EXACT
 
 
 def _rate(part: int, whole: int) -> float:
@@ -59,57 +61,62 @@ class Breakdowns:
         parameters: dict[str, Any] = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
                                       "limit": min(limit, MAX_LIMIT), "offset": offset}
         target = DIMENSIONS[dimension]
+        sample = self.queries.sample(site, date_range)
         if target.table == "sessions":
-            rows = self._visits(target.expression, dimension, filters, parameters)
+            rows = self._visits(target.expression, dimension, filters, parameters, sample)
         else:
-            rows = self._actions(target.expression, target.kind, filters, parameters)
+            rows = self._actions(target.expression, target.kind, filters, parameters, sample)
             if target.kind == "goal":
-                rows = self._with_conversion_rates(rows, filters, parameters)
-        return Breakdown(dimension, "raw", rows)
+                rows = self._with_conversion_rates(rows, filters, parameters, sample)
+        return Breakdown(dimension, "raw", rows, sample)
 
     def _visits(self, expression: str, dimension: str, filters: list[Filter],
-                parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        conditions, values = where(filters, "sessions")
+                parameters: dict[str, Any], sample: Sample) -> list[dict[str, Any]]:
+        conditions, values = where(filters, "sessions", sample=sample)
         # A visit's exit page changes with each page view; only its latest version may count for it.
         final = " FINAL" if dimension == "exit_page" or any(item.dimension.name == "exit_page" for item in filters) \
             else ""
         latest = " AND sign = 1" if final else ""
         sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, sum(sign) AS visits, "  # noqa: S608
-               f"sum(sign * pageviews), sum(sign * is_bounce), sum(sign * duration) FROM sessions{final} "
+               "sum(sign * pageviews), sum(sign * is_bounce), sum(sign * duration) "
+               f"FROM sessions{final}{sample.clause} "
                "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
                f"{latest}{conditions} GROUP BY value HAVING visits > 0 "
                "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
-        return [{"value": value, "visitors": int(visitors), "visits": int(visits), "pageviews": int(pageviews),
-                 "bounce_rate": _rate(int(bounces), int(visits)),
+        return [{"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
+                 "pageviews": sample.count(pageviews), "bounce_rate": _rate(int(bounces), int(visits)),
                  "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
                 for value, visitors, visits, pageviews, bounces, duration in self._query(sql, parameters | values)]
 
     def _actions(self, expression: str, kind: str, filters: list[Filter],
-                 parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        conditions, values = where(filters, "events", kind)
+                 parameters: dict[str, Any], sample: Sample) -> list[dict[str, Any]]:
+        conditions, values = where(filters, "events", kind, sample)
+        # Load time belongs to page views and revenue to goals: other kinds do not read those columns.
+        load_time = f"avgIf({_LOAD_TIME}, pf_onload > 0)" if kind == "pageview" else "0"
+        revenue = "sum(revenue)" if kind == "goal" else "0"
         sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, uniq(visit_id), "  # noqa: S608
-               f"count() AS actions, avgIf({_LOAD_TIME}, pf_onload > 0), sum(revenue) FROM events "
+               f"count() AS actions, {load_time}, {revenue} FROM events{sample.clause} "
                "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
                f"AND {kind_condition(kind)}{conditions} GROUP BY value "
                "ORDER BY visitors DESC, actions DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
         rows = []
-        for value, visitors, visits, actions, load_time, revenue in self._query(sql, parameters | values):
-            row: dict[str, Any] = {"value": value, "visitors": int(visitors), "visits": int(visits),
-                                   "actions": int(actions)}
+        for value, visitors, visits, actions, load_time_ms, revenue_sum in self._query(sql, parameters | values):
+            row: dict[str, Any] = {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
+                                   "actions": sample.count(actions)}
             if kind == "pageview":
-                row["load_time_ms"] = round(float(load_time)) if load_time == load_time else None  # NaN: none
+                row["load_time_ms"] = round(float(load_time_ms)) if load_time_ms == load_time_ms else None  # NaN
             if kind == "goal":
-                row["revenue"] = float(revenue)
+                row["revenue"] = float(revenue_sum) * sample.factor
             rows.append(row)
         return rows
 
     def _with_conversion_rates(self, rows: list[dict[str, Any]], filters: list[Filter],
-                               parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        conditions, values = where(filters, "sessions")
-        sql = ("SELECT uniq(visitor_id) FROM sessions WHERE site_id = {site:UInt32} "  # noqa: S608 - constants
+                               parameters: dict[str, Any], sample: Sample) -> list[dict[str, Any]]:
+        conditions, values = where(filters, "sessions", sample=sample)
+        sql = (f"SELECT uniq(visitor_id) FROM sessions{sample.clause} WHERE site_id = {{site:UInt32}} "  # noqa: S608
                "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}" + conditions)
         [(all_visitors,)] = self._query(sql, parameters | values)
-        return [row | {"conversion_rate": _rate(row["visitors"], int(all_visitors))} for row in rows]
+        return [row | {"conversion_rate": _rate(row["visitors"], sample.count(all_visitors))} for row in rows]
 
     def _from_rollups(self, site: Site, date_range: DateRange, dimension: str, limit: int,
                       offset: int) -> list[dict[str, Any]]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dashboards.sampling import EXACT, Sample
+
 MAX_FILTERS = 10
 MAX_FILTER_VALUE = 1000
 OPERATORS = ("!=", "!~", "==", "~")  # two-character operators first, so "!=" is not read as "~"
@@ -121,16 +123,17 @@ def parse_filters(texts: Iterable[str]) -> list[Filter]:
 # Subqueries that turn a filter on one table into a set of visits for the other. The range of `events` is
 # widened by a day: a visit that started in the range can have actions after it (visits end at midnight, so a
 # day is enough); sessions use FINAL so a visit's changed exit page counts only in its latest version. A
-# negative filter across tables excludes the visits that match its positive form ("never saw /blog").
-_VISITS_WITH_ACTION = ("IN (SELECT visit_id FROM events WHERE site_id = {site:UInt32} "
-                       "AND ts >= {start:DateTime('UTC')} - INTERVAL 1 DAY AND ts < {end:DateTime('UTC')} "
+# negative filter across tables excludes the visits that match its positive form ("never saw /blog"). A sampled
+# query samples its subquery alike: both tables are sampled by visitor, so the same visitors are in both.
+_VISITS_WITH_ACTION = ("IN (SELECT visit_id FROM events{sample} WHERE site_id = {{site:UInt32}} "
+                       "AND ts >= {{start:DateTime('UTC')}} - INTERVAL 1 DAY AND ts < {{end:DateTime('UTC')}} "
                        "+ INTERVAL 1 DAY AND ")
-_MATCHING_VISITS = ("IN (SELECT visit_id FROM sessions FINAL WHERE site_id = {site:UInt32} "
-                    "AND start >= {start:DateTime('UTC')} - INTERVAL 1 DAY AND start < {end:DateTime('UTC')} "
+_MATCHING_VISITS = ("IN (SELECT visit_id FROM sessions FINAL{sample} WHERE site_id = {{site:UInt32}} "
+                    "AND start >= {{start:DateTime('UTC')}} - INTERVAL 1 DAY AND start < {{end:DateTime('UTC')}} "
                     "AND sign = 1 AND ")
 
 
-def where(filters: list[Filter], table: str, kind: str = "") -> tuple[str, dict[str, str]]:
+def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EXACT) -> tuple[str, dict[str, str]]:
     """` AND …` conditions for a query on `table` (for events: about actions of `kind`), and their values."""
     conditions, values = [], {}
     for index, item in enumerate(filters):
@@ -139,7 +142,8 @@ def where(filters: list[Filter], table: str, kind: str = "") -> tuple[str, dict[
         if item.dimension.table == table and (table == "sessions" or item.dimension.kind in ("", kind)):
             conditions.append(item.condition(parameter))
             continue
-        subquery = _VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS
+        subquery = (_VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS).format(
+            sample=sample.clause)
         membership = "visit_id NOT " if item.negative else "visit_id "
         conditions.append(f"{membership}{subquery}{item.positive().condition(parameter)})")
     return "".join(f" AND {condition}" for condition in conditions), values

@@ -53,6 +53,10 @@ DUTCH = {
     "IP geolocation by": "IP-geolocatie door",
     "Teller: privacy-friendly analytics; visitor addresses are truncated before anything is stored.":
         "Teller: privacyvriendelijke statistieken; IP-adressen worden ingekort voordat er iets wordt opgeslagen.",
+    "Estimated from 1 in %d visitors: this range holds more events than the dashboard reads exactly. Counts are "
+    "scaled; rates and averages are not affected.":
+        "Geschat op basis van 1 op de %d bezoekers: deze periode bevat meer gebeurtenissen dan het dashboard exact "
+        "leest. Aantallen zijn opgeschaald; percentages en gemiddelden niet.",
     "(none)": "(geen)", "direct": "direct", "search": "zoekmachine", "social": "sociale media",
     "website": "website", "campaign": "campagne", "ai": "AI-assistent",
 }

@@ -7,6 +7,9 @@ events, bounce rate = visits with one action / visits, visit duration = mean of 
 A range that reaches back past a site's raw retention is read from the rollup tier (ingest/rollups.py) as a
 whole, so its numbers stay consistent across the range: the same counts, with visitors unique within each
 calendar month (the rollups' salt changes monthly).
+
+A large range of raw rows may be read from a sample of the visitors (dashboards/sampling.py); every count
+returned is then scaled to the whole.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from dashboards.filters import Filter, FilterError, where
 from dashboards.periods import DateRange
+from dashboards.sampling import EXACT, Sample, Sampler
 from ingest.rollups import raw_horizon
 from ingest.sites import Site
 from ingest.store import Store
@@ -106,16 +110,24 @@ class PageRow:
     pageviews: int
 
 
-def _totals(visitors: int, visits: int, pageviews: int, bounces: int, duration: int) -> Totals:
+def _totals(visitors: int, visits: int, pageviews: int, bounces: int, duration: int,
+            sample: Sample = EXACT) -> Totals:
     visits = int(visits)
-    return Totals(int(visitors), visits, int(pageviews),
+    return Totals(sample.count(visitors), sample.count(visits), sample.count(pageviews),
                   bounce_rate=round(100 * int(bounces) / visits, 1) if visits else 0.0,
                   visit_duration=round(int(duration) / visits, 1) if visits else 0.0)
 
 
 class StatsQueries:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, sample_above_rows: int = 0) -> None:
         self.store = store
+        self.sampler = Sampler(store, sample_above_rows)
+
+    def sample(self, site: Site, date_range: DateRange) -> Sample:
+        """How the raw rows of this range are read: all of them, or 1 in n visitors (rollups: always all)."""
+        if self.reads_rollups(site, date_range):
+            return EXACT
+        return self.sampler.sample(site.site_id, date_range.start_utc, date_range.end_utc)
 
     def _rows(self, sql: str, site: Site, date_range: DateRange, **extra: Any) -> list[Any]:
         parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc, **extra}
@@ -138,16 +150,18 @@ class StatsQueries:
                 "FROM rollups FINAL WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {last:Date} "
                 "AND dimension = ''", site, date_range)
             return _totals(visitors, visits, pageviews, bounces, duration)
-        visit_filters, visit_values = where(list(filters), "sessions")
+        sample = self.sample(site, date_range)
+        visit_filters, visit_values = where(list(filters), "sessions", sample=sample)
         [(visitors, visits, bounces, duration)] = self._rows(
-            "SELECT uniq(visitor_id), sum(sign), sum(sign * is_bounce), sum(sign * duration) FROM sessions "  # noqa: S608
-            "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
-            + visit_filters, site, date_range, **visit_values)
-        view_filters, view_values = where(list(filters), "events", "pageview")
+            "SELECT uniq(visitor_id), sum(sign), sum(sign * is_bounce), sum(sign * duration) "  # noqa: S608
+            f"FROM sessions{sample.clause} WHERE site_id = {{site:UInt32}} AND start >= {{start:DateTime('UTC')}} "
+            "AND start < {end:DateTime('UTC')}" + visit_filters, site, date_range, **visit_values)
+        view_filters, view_values = where(list(filters), "events", "pageview", sample)
         [(pageviews,)] = self._rows(
-            "SELECT count() FROM events WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} "  # noqa: S608
-            "AND ts < {end:DateTime('UTC')} AND name = 'pageview'" + view_filters, site, date_range, **view_values)
-        return _totals(visitors, visits, pageviews, bounces, duration)
+            f"SELECT count() FROM events{sample.clause} WHERE site_id = {{site:UInt32}} "  # noqa: S608
+            "AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} AND name = 'pageview'" + view_filters,
+            site, date_range, **view_values)
+        return _totals(visitors, visits, pageviews, bounces, duration, sample)
 
     def timeseries(self, site: Site, date_range: DateRange, interval: str = "day",
                    filters: Sequence[Filter] = ()) -> list[DayPoint]:
@@ -165,22 +179,24 @@ class StatsQueries:
             by_bucket = {row[0]: row[1:] for row in rows}
             return [DayPoint(bucket, *(int(value) for value in by_bucket.get(bucket, (0, 0, 0))))
                     for bucket in buckets]
-        visit_filters, visit_values = where(list(filters), "sessions")
+        sample = self.sample(site, date_range)
+        visit_filters, visit_values = where(list(filters), "sessions", sample=sample)
         visits = {_bucket_key(row[0], site, interval): row[1:] for row in self._rows(
             f"SELECT {_BUCKET[interval].format(column='start')} AS bucket, uniq(visitor_id), sum(sign) "  # noqa: S608
-            "FROM sessions WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} "
+            f"FROM sessions{sample.clause} WHERE site_id = {{site:UInt32}} AND start >= {{start:DateTime('UTC')}} "
             "AND start < {end:DateTime('UTC')}" + visit_filters + " GROUP BY bucket",
             site, date_range, tz=site.timezone, **visit_values)}
-        view_filters, view_values = where(list(filters), "events", "pageview")
+        view_filters, view_values = where(list(filters), "events", "pageview", sample)
         pageviews = {_bucket_key(row[0], site, interval): row[1] for row in self._rows(
-            f"SELECT {_BUCKET[interval].format(column='ts')} AS bucket, count() FROM events "  # noqa: S608
+            f"SELECT {_BUCKET[interval].format(column='ts')} AS bucket, count() FROM events{sample.clause} "  # noqa: S608
             "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
             "AND name = 'pageview'" + view_filters + " GROUP BY bucket",
             site, date_range, tz=site.timezone, **view_values)}
         points = []
         for bucket in buckets:
             visitors, count = visits.get(bucket, (0, 0))
-            points.append(DayPoint(bucket, int(visitors), int(count), int(pageviews.get(bucket, 0))))
+            points.append(DayPoint(bucket, sample.count(visitors), sample.count(count),
+                                   sample.count(pageviews.get(bucket, 0))))
         return points
 
     def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:
@@ -190,12 +206,13 @@ class StatsQueries:
                 "WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {last:Date} AND dimension = 'page' "
                 "GROUP BY value ORDER BY views DESC, value LIMIT {limit:UInt32}", site, date_range, limit=limit)
             return [PageRow(row[0], int(row[1]), int(row[2])) for row in rows]
+        sample = self.sample(site, date_range)
         rows = self._rows(
-            "SELECT pathname, uniq(visitor_id) AS visitors, count() AS pageviews FROM events "
+            f"SELECT pathname, uniq(visitor_id) AS visitors, count() AS pageviews FROM events{sample.clause} "  # noqa: S608
             "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
             "AND name = 'pageview' GROUP BY pathname ORDER BY pageviews DESC, pathname LIMIT {limit:UInt32}",
             site, date_range, limit=limit)
-        return [PageRow(row[0], int(row[1]), int(row[2])) for row in rows]
+        return [PageRow(row[0], sample.count(row[1]), sample.count(row[2])) for row in rows]
 
     def dropped(self, site: Site, date_range: DateRange) -> dict[str, int]:
         rows = self.store.client().query(

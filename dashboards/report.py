@@ -24,11 +24,12 @@ def _range_json(date_range: DateRange) -> dict[str, str]:
 
 
 def site_summary(queries: StatsQueries, site: Site, query: Mapping[str, str], now: datetime | None = None,
-                 filter_texts: list[str] | None = None) -> dict[str, Any]:
+                 filter_texts: list[str] | None = None, top_pages: bool = True) -> dict[str, Any]:
     """Raises PeriodError or FilterError for a bad parameter; everything else is data.
 
     Query: period (and from/to), interval (hour, day, week, month), compare (previous, year); filters come as
-    `filter_texts` because a URL may repeat them."""
+    `filter_texts` because a URL may repeat them. The dashboard page leaves out `top_pages` (its Pages panel
+    is the same report with filters)."""
     date_range = parse_range(query, site.zone, now or datetime.now(UTC))
     filters: list[Filter] = parse_filters(filter_texts or [])
     interval = query.get("interval", "day")
@@ -38,6 +39,8 @@ def site_summary(queries: StatsQueries, site: Site, query: Mapping[str, str], no
         "range": _range_json(date_range),
         # "rollups" when the range reaches back past the raw retention (ingest/rollups.py says what differs).
         "source": "rollups" if queries.reads_rollups(site, date_range, now) else "raw",
+        # {"sampled": true, "factor": n}: counts are estimated from 1 in n visitors (dashboards/sampling.py).
+        "sample": queries.sample(site, date_range).as_json(),
         "filters": [item.as_text() for item in filters],
         "interval": interval,
         "totals": totals.as_json(),
@@ -45,10 +48,11 @@ def site_summary(queries: StatsQueries, site: Site, query: Mapping[str, str], no
         "timeseries": [{"date": point.label, "visitors": point.visitors, "visits": point.visits,
                         "pageviews": point.pageviews}
                        for point in queries.timeseries(site, date_range, interval, filters)],
-        "top_pages": [{"page": row.page, "visitors": row.visitors, "pageviews": row.pageviews}
-                      for row in queries.top_pages(site, date_range)],
         "dropped_hits": queries.dropped(site, date_range),
     }
+    if top_pages:
+        summary["top_pages"] = [{"page": row.page, "visitors": row.visitors, "pageviews": row.pageviews}
+                                for row in queries.top_pages(site, date_range)]
     compare = query.get("compare", "")
     if compare:
         earlier = comparison_range(date_range, compare)

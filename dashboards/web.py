@@ -120,7 +120,7 @@ class DashboardPages:
         links = Links(site, list(request.query_params.multi_items()))
 
         def build() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-            summary = site_summary(self.queries, site, query, None, filter_texts)
+            summary = site_summary(self.queries, site, query, None, filter_texts, top_pages=False)
             date_range = parse_range(query, site.zone, datetime.now(UTC))
             panels = build_panels(self.breakdowns, site, date_range, parse_filters(filter_texts),
                                   summary["source"] == "rollups", links)

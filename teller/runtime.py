@@ -121,7 +121,8 @@ class Runtime:
         tokens = TokenRegistry(store)
         token_cache = TokenCache(tokens)
         pipeline = Pipeline(sites, geo, spool, visits, salts, token_cache, settings.secret_key)
-        return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, StatsQueries(store),
+        queries = StatsQueries(store, settings.dashboard_sample_above_rows)
+        return cls(settings, store, registry, sites, geo, spool, shipper, visits, pipeline, queries,
                    tokens, token_cache, RollupBuilder(store), AccessDirectory(store))
 
     def start_rollups(self) -> None:
