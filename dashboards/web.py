@@ -20,6 +20,7 @@ from dashboards.periods import PeriodError, parse_range
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
 from dashboards.site_page import Links, build_panels
+from dashboards.world_map import country_name
 from ingest.numbers import whole_number
 from ingest.sites import SiteRegistry
 from teller.audit_log import AuditLog
@@ -46,6 +47,7 @@ def templates() -> Environment:
                               trim_blocks=True, lstrip_blocks=True)
     environment.globals.update(Locale("en").functions())  # pages rendered without a request's language
     environment.globals["lang"] = "en"
+    environment.globals["country_name"] = country_name
     return environment
 
 
