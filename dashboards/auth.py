@@ -14,22 +14,27 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboards.guard import Guard
+from dashboards.i18n import LANGUAGES
 from dashboards.sessions import Session
 from dashboards.throttle import LoginThrottle
-from dashboards.web import templates
+from dashboards.web import chosen_language, language_context, locale_of, templates
 from teller.passwords import hash_password, needs_rehash, verify_password
 from teller.totp import SealError, UsedCodes, unseal
 from teller.users import User, UserStore
 
 log = logging.getLogger(__name__)
+# The pages' messages, in English; dashboards/i18n.py has them in Dutch.
 WRONG_LOGIN = "Wrong email or password."
+TOO_MANY = "Too many failed attempts. Try again in {seconds} seconds."
+WRONG_CODE = "Wrong or used code."
+UNSEALABLE = "Your second factor cannot be checked; ask an administrator to set it again."
 
 
 def safe_next(target: str) -> str:
@@ -37,6 +42,18 @@ def safe_next(target: str) -> str:
     if target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable():
         return target
     return "/"
+
+
+def _in_language(target: str, language: str) -> str:
+    """`target` with the language chosen on the login page, unless it names one itself."""
+    if not language or any(key == "lang" for key, _ in parse_qsl(urlsplit(target).query)):
+        return target
+    return f"{target}{'&' if '?' in target else '?'}lang={language}"
+
+
+def _say(request: Request, message: str, **values: int) -> str:
+    """A message of these pages in the request's language, with `values` put into its {fields}."""
+    return locale_of(request).text(message).format(**values)
 
 
 def _address(request: Request) -> str:
@@ -56,9 +73,14 @@ class LoginPages:
         self.used_codes = used_codes or UsedCodes()
         self.templates = templates()
 
-    def _page(self, name: str, session: Session, status: int = 200, headers: dict[str, str] | None = None,
-              **context: Any) -> HTMLResponse:
-        html = self.templates.get_template(name).render(csrf_token=self.sessions.csrf_token(session), **context)
+    def _page(self, request: Request, name: str, session: Session, status: int = 200,
+              headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+        language = language_context(request)
+        # The language links keep where to go after login, also on a page that answers a POST (a wrong password).
+        language["lang_urls"] = {code: f"{request.url.path}?{urlencode({'next': context['next'], 'lang': code})}"
+                                 for code in LANGUAGES}
+        html = self.templates.get_template(name).render(csrf_token=self.sessions.csrf_token(session),
+                                                        **language, **context)
         response = HTMLResponse(html, status_code=status, headers=headers)
         # Set on every form page: a visitor without a cookie gets the session its form's CSRF token belongs to.
         self.sessions.write(response, session)
@@ -72,10 +94,10 @@ class LoginPages:
             self.sessions.write(response, session)
         return response
 
-    def _too_many(self, name: str, session: Session, wait: float, **context: Any) -> HTMLResponse:
+    def _too_many(self, request: Request, name: str, session: Session, wait: float, **context: Any) -> HTMLResponse:
         seconds = math.ceil(wait)
-        return self._page(name, session, status=429, headers={"Retry-After": str(seconds)},
-                          message=f"Too many failed attempts. Try again in {seconds} seconds.", **context)
+        return self._page(request, name, session, status=429, headers={"Retry-After": str(seconds)},
+                          message=_say(request, TOO_MANY, seconds=seconds), **context)
 
     # /login -------------------------------------------------------------------------------------------------
 
@@ -85,8 +107,8 @@ class LoginPages:
         target = safe_next(request.query_params.get("next", "/"))
         if await run_in_threadpool(self.guard.session_viewer, request) is not None:
             return self._redirect(target, None)
-        return self._page("login.html", self.sessions.read(request) or self.sessions.anonymous(), next=target,
-                          email="")
+        return self._page(request, "login.html", self.sessions.read(request) or self.sessions.anonymous(),
+                          next=target, email="")
 
     async def _check_password(self, request: Request) -> Response:
         form = await request.form()
@@ -96,19 +118,21 @@ class LoginPages:
         keys = self.throttle.keys(email, _address(request))
         wait = self.throttle.wait_seconds(keys)
         if wait > 0:
-            return self._too_many("login.html", session, wait, next=target, email=email)
+            return self._too_many(request, "login.html", session, wait, next=target, email=email)
         user = await run_in_threadpool(self.access.user_by_email, email)
         correct = await run_in_threadpool(verify_password, user.password_hash if user else None, password)
         if user is None or not correct:
             self._failed(keys)
-            return self._page("login.html", session, status=401, message=WRONG_LOGIN, next=target, email=email)
+            return self._page(request, "login.html", session, status=401, message=_say(request, WRONG_LOGIN),
+                              next=target, email=email)
         if needs_rehash(user.password_hash):
             user = await run_in_threadpool(self._rehash, user, password)
         if user.has_totp:
             waiting = self.sessions.awaiting_code(session, user)
-            return self._redirect("/login/totp?next=" + quote(target, safe=""), waiting)
+            return self._redirect(_in_language("/login/totp?next=" + quote(target, safe=""),
+                                               chosen_language(request)), waiting)
         self.throttle.succeeded(keys[0])
-        return self._redirect(target, self.sessions.logged_in(user))
+        return self._redirect(_in_language(target, chosen_language(request)), self.sessions.logged_in(user))
 
     def _rehash(self, user: User, password: str) -> User:
         """Store the hash again under the current argon2 parameters (they were raised since it was made)."""
@@ -133,24 +157,26 @@ class LoginPages:
         if session is None or user is None or self.sessions.fingerprint(user) != session.pending_auth:
             return self._redirect("/login", None)
         if request.method == "GET":
-            return self._page("totp.html", session, next=safe_next(request.query_params.get("next", "/")))
+            return self._page(request, "totp.html", session,
+                              next=safe_next(request.query_params.get("next", "/")))
         form = await request.form()
         target = safe_next(str(form.get("next", "/")))
         keys = self.throttle.keys(user.email, _address(request))
         wait = self.throttle.wait_seconds(keys)
         if wait > 0:
-            return self._too_many("totp.html", session, wait, next=target)
+            return self._too_many(request, "totp.html", session, wait, next=target)
         try:
             secret = unseal(user.totp_secret, self.secret_key)
         except SealError:
             log.error("login: the TOTP secret of user %d cannot be unsealed (was secret_key changed?)", user.user_id)
-            return self._page("totp.html", session, status=500, next=target,
-                              message="Your second factor cannot be checked; ask an administrator to set it again.")
+            return self._page(request, "totp.html", session, status=500, next=target,
+                              message=_say(request, UNSEALABLE))
         if not self.used_codes.accept(user.user_id, secret, str(form.get("code", ""))):
             self._failed(keys)
-            return self._page("totp.html", session, status=401, next=target, message="Wrong or used code.")
+            return self._page(request, "totp.html", session, status=401, next=target,
+                              message=_say(request, WRONG_CODE))
         self.throttle.succeeded(keys[0])
-        return self._redirect(target, self.sessions.logged_in(user))
+        return self._redirect(_in_language(target, chosen_language(request)), self.sessions.logged_in(user))
 
     # /logout --------------------------------------------------------------------------------------------------
 

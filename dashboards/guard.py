@@ -9,6 +9,7 @@ a site that does not exist (404), so ids of other tenants' sites cannot be probe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,11 @@ CSRF_KEY = "teller.csrf_token"
 MAX_SITE_ID = 2**32 - 1
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-ErrorPage = Callable[[Request, int, str], Response]
+
+
+class ErrorPage(Protocol):
+    def __call__(self, request: Request, status: int, message: str, **values: str) -> Response:
+        """An error page; `message` is English text, translated before `values` fill its {fields}."""
 
 
 def viewer_of(request: Request) -> Viewer:
@@ -79,7 +84,8 @@ class Guard:
             if text is not None:
                 site_id = whole_number(text, limit=MAX_SITE_ID)
                 if site_id is None or not viewer.can_see(site_id):
-                    return _private(self.error_page(request, 404, f"There is no site with id {text}."))
+                    return _private(self.error_page(request, 404, "There is no site with id {site_id}.",
+                                                    site_id=text))
             return _private(await endpoint(request))
         return guarded
 

@@ -59,6 +59,26 @@ DUTCH = {
         "leest. Aantallen zijn opgeschaald; percentages en gemiddelden niet.",
     "(none)": "(geen)", "direct": "direct", "search": "zoekmachine", "social": "sociale media",
     "website": "website", "campaign": "campagne", "ai": "AI-assistent",
+    # login, map
+    "Log in": "Inloggen", "Email": "E-mailadres", "Password": "Wachtwoord", "and": "en",
+    "No account? Ask whoever runs this Teller:": "Geen account? Vraag het aan wie deze Teller beheert:",
+    "Wrong email or password.": "Onjuist e-mailadres of wachtwoord.",
+    "Too many failed attempts. Try again in {seconds} seconds.":
+        "Te veel mislukte pogingen. Probeer het over {seconds} seconden opnieuw.",
+    "Code": "Code", "Code from your authenticator app": "Code uit je authenticator-app",
+    "Six-digit code": "Code van zes cijfers", "Start again": "Opnieuw beginnen",
+    "Wrong or used code.": "Onjuiste of al gebruikte code.",
+    "Your second factor cannot be checked; ask an administrator to set it again.":
+        "Je tweede factor kan niet worden gecontroleerd; vraag een beheerder om hem opnieuw in te stellen.",
+    "Sorry": "Sorry", "Back to the sites": "Terug naar de sites", "There is no such page.": "Deze pagina bestaat niet.",
+    "There is no site with id {site_id}.": "Er is geen site met id {site_id}.",
+    "Site": "Site", "Domains": "Domeinen", "Timezone": "Tijdzone", "Raw rows kept": "Ruwe gegevens bewaard",
+    "Rollups kept": "Dagtotalen bewaard", "Your role": "Jouw rol", "days": "dagen", "viewer": "kijker",
+    "admin": "beheerder", "No sites yet. Add one with": "Nog geen sites. Voeg er een toe met",
+    "You have no sites yet. Ask your administrator to grant you one":
+        "Je hebt nog geen sites. Vraag je beheerder je er een toe te kennen",
+    "Visitors per country": "Bezoekers per land", "visitor": "bezoeker", "visitors": "bezoekers",
+    "Share of visitors": "Aandeel bezoekers", "none": "geen",
 }
 _MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
            "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}

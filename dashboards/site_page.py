@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 from dashboards.breakdowns import FROM_ROLLUPS, Breakdowns
 from dashboards.filters import Filter
 from dashboards.periods import DateRange
+from dashboards.world_map import world_map
 from ingest.sites import Site
 
 PANEL_ROWS = 10
+MAP_ROWS = 300  # every country code there is, and the unknown one: the map shades all of them
 _VISIT_COLUMNS = (("visitors", "Visitors"), ("visits", "Visits"))
 _ACTION_COLUMNS = (("visitors", "Visitors"), ("actions", "Actions"))
 
@@ -102,8 +104,11 @@ def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filt
     for spec in PANELS:
         if from_rollups and spec.dimension not in FROM_ROLLUPS:
             continue
-        report = breakdowns.report(site, date_range, spec.dimension, [] if from_rollups else filters, PANEL_ROWS)
+        mapped = spec.dimension == "country"
+        report = breakdowns.report(site, date_range, spec.dimension, [] if from_rollups else filters,
+                                   MAP_ROWS if mapped else PANEL_ROWS)
         panels.append({"dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
-                       "rows": report.rows, "translated": spec.translated, "filterable": not from_rollups,
-                       "csv": links.csv(spec.dimension)})
+                       "rows": report.rows[:PANEL_ROWS], "translated": spec.translated,
+                       "filterable": not from_rollups, "csv": links.csv(spec.dimension),
+                       "map": world_map(report.rows) if mapped else None})
     return panels

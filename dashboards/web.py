@@ -20,6 +20,7 @@ from dashboards.periods import PeriodError, parse_range
 from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
 from dashboards.site_page import Links, build_panels
+from dashboards.world_map import country_name
 from ingest.numbers import whole_number
 from ingest.sites import SiteRegistry
 from teller.audit_log import AuditLog
@@ -46,6 +47,7 @@ def templates() -> Environment:
                               trim_blocks=True, lstrip_blocks=True)
     environment.globals.update(Locale("en").functions())  # pages rendered without a request's language
     environment.globals["lang"] = "en"
+    environment.globals["country_name"] = country_name
     return environment
 
 
@@ -55,6 +57,22 @@ def _path_and_query(url: URL) -> str:
 
 def locale_of(request: Request) -> Locale:
     return Locale(choose_language(request.headers.get("accept-language", ""), request.query_params.get("lang", "")))
+
+
+def chosen_language(request: Request) -> str:
+    """The language picked with ?lang= on this request ("" when the browser's language decides): forms and
+    redirects carry it on, so a choice made on the login page holds through the login."""
+    override = request.query_params.get("lang", "")
+    return override if override in LANGUAGES else ""
+
+
+def language_context(request: Request) -> dict[str, Any]:
+    """What base.html needs to show a page in the request's language, with links to it in each language."""
+    locale = locale_of(request)
+    # This page in each language, everything else in its URL kept.
+    lang_urls = {code: _path_and_query(request.url.include_query_params(lang=code)) for code in LANGUAGES}
+    return {"lang": locale.language, "lang_urls": lang_urls, "lang_param": chosen_language(request),
+            **locale.functions()}
 
 
 # The period buttons of the site page and their labels (translated in the template).
@@ -88,18 +106,17 @@ class DashboardPages:
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         """A page for the guarded request's viewer, in their language: their email and the logout form are in
         the header."""
-        locale = locale_of(request)
-        # This page in each language, everything else in its URL kept.
-        lang_urls = {code: _path_and_query(request.url.include_query_params(lang=code)) for code in LANGUAGES}
         html = self.templates.get_template(name).render(viewer=viewer_of(request), csrf_token=csrf_of(request),
-                                                        lang=locale.language, lang_urls=lang_urls,
-                                                        **locale.functions(), **context)
+                                                        **language_context(request), **context)
         return HTMLResponse(html, status_code=status)
 
-    def error_page(self, request: Request, status: int, message: str) -> HTMLResponse:
-        """The guard's refusals, and any page's errors; the header shows the viewer when there is one."""
-        html = self.templates.get_template("error.html").render(viewer=request.scope.get(VIEWER_KEY),
-                                                                 csrf_token=csrf_of(request), message=message)
+    def error_page(self, request: Request, status: int, message: str, **values: str) -> HTMLResponse:
+        """The guard's refusals, and any page's errors; the header shows the viewer when there is one. The
+        message is English text, translated before `values` are put into its {fields}."""
+        text = locale_of(request).text(message)
+        html = self.templates.get_template("error.html").render(
+            viewer=request.scope.get(VIEWER_KEY), csrf_token=csrf_of(request), **language_context(request),
+            message=text.format(**values) if values else text)
         return HTMLResponse(html, status_code=status)
 
     async def index(self, request: Request) -> Response:
@@ -113,7 +130,7 @@ class DashboardPages:
         site_id = whole_number(text, limit=2**32 - 1)
         site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
-            return self.error_page(request, 404, f"There is no site with id {text}.")
+            return self.error_page(request, 404, "There is no site with id {site_id}.", site_id=text)
         query = dict(request.query_params)
         query.setdefault("compare", "previous")
         filter_texts = request.query_params.getlist("filter")
