@@ -21,7 +21,7 @@ from dashboards.queries import StatsQueries
 from dashboards.report import site_summary
 from dashboards.site_page import Links, build_panels
 from ingest.numbers import whole_number
-from ingest.sites import SiteRegistry
+from ingest.sites import Site, SiteRegistry
 from teller.audit_log import AuditLog
 from teller.retention import RetentionAudit
 
@@ -86,20 +86,23 @@ class DashboardPages:
         self.breakdowns = Breakdowns(queries)
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """A page for the guarded request's viewer, in their language: their email and the logout form are in
-        the header."""
+        """A page in the request's language; for a guarded request the viewer's email and the logout form are
+        in the header (a shared link's page has no viewer)."""
         locale = locale_of(request)
         # This page in each language, everything else in its URL kept.
         lang_urls = {code: _path_and_query(request.url.include_query_params(lang=code)) for code in LANGUAGES}
-        html = self.templates.get_template(name).render(viewer=viewer_of(request), csrf_token=csrf_of(request),
+        html = self.templates.get_template(name).render(viewer=request.scope.get(VIEWER_KEY),
+                                                        csrf_token=csrf_of(request),
                                                         lang=locale.language, lang_urls=lang_urls,
                                                         **locale.functions(), **context)
         return HTMLResponse(html, status_code=status)
 
-    def error_page(self, request: Request, status: int, message: str) -> HTMLResponse:
-        """The guard's refusals, and any page's errors; the header shows the viewer when there is one."""
+    def error_page(self, request: Request, status: int, message: str, shared: bool = False) -> HTMLResponse:
+        """The guard's refusals, and any page's errors; the header shows the viewer when there is one. Under a
+        shared link (`shared`) the page links nowhere else."""
         html = self.templates.get_template("error.html").render(viewer=request.scope.get(VIEWER_KEY),
-                                                                 csrf_token=csrf_of(request), message=message)
+                                                                 csrf_token=csrf_of(request), message=message,
+                                                                 shared=shared)
         return HTMLResponse(html, status_code=status)
 
     async def index(self, request: Request) -> Response:
@@ -114,10 +117,16 @@ class DashboardPages:
         site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
             return self.error_page(request, 404, f"There is no site with id {text}.")
+        can_share = viewer_of(request).role(site.site_id) == "admin"
+        return await self.dashboard(request, site, Links(site, list(request.query_params.multi_items())),
+                                    can_share=can_share)
+
+    async def dashboard(self, request: Request, site: Site, links: Links, **context: Any) -> Response:
+        """The site's dashboard for the request's period, filters and comparison: the site page, and a shared
+        link's page (whose caller found the site from the link alone, never from the request)."""
         query = dict(request.query_params)
         query.setdefault("compare", "previous")
         filter_texts = request.query_params.getlist("filter")
-        links = Links(site, list(request.query_params.multi_items()))
 
         def build() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             summary = site_summary(self.queries, site, query, None, filter_texts)
@@ -128,9 +137,9 @@ class DashboardPages:
         try:
             summary, panels = await run_in_threadpool(build)
         except (PeriodError, FilterError) as reason:
-            return self.error_page(request, 400, str(reason))
+            return self.error_page(request, 400, str(reason), shared=links.shared_path is not None)
         return self.render(request, "site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
-                           periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links)
+                           periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links, **context)
 
     async def retention(self, request: Request) -> Response:
         audit = RetentionAudit(self.queries.store, self.registry, AuditLog(self.queries.store))
