@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from starlette.testclient import TestClient
 
+from dashboards.i18n import DUTCH
 from teller.admin import runtime_admin
 from teller.app import build_app
 from teller.audit_log import AuditLog
@@ -378,3 +379,17 @@ def test_no_secret_is_stored(runtime: Runtime, http: TestClient, sites: Sites) -
     assert secret not in stored and LINK_PASSWORD not in stored
     [link] = SharedLinkStore(runtime.store).list(sites.alpha)
     assert link.secret_hash in stored and link.password_hash.startswith("$argon2id$")
+
+
+def test_every_shared_link_text_is_in_dutch(runtime: Runtime, http: TestClient, sites: Sites) -> None:
+    templates = Path(__file__).resolve().parent.parent / "dashboards" / "templates"
+    texts = {match for name in ("share_links.html", "share_password.html")
+             for match in re.findall(r"""t\((?:"([^"]+)"|'([^']+)')\)""", (templates / name).read_text())}
+    missing = [text for pair in texts for text in pair if text and text not in DUTCH]
+    assert texts and missing == []
+    secret, _ = SharedLinkStore(runtime.store).create(sites.alpha, "", hash_password(LINK_PASSWORD), "test")
+    runtime.access.invalidate()
+    form = http.get(f"/share/{secret}?lang=nl")
+    assert "Ontgrendelen" in form.text and 'lang="nl"' in form.text
+    wrong = http.post(f"/share/{secret}?lang=nl", data={"csrf_token": csrf_token(form.text), "password": "x"})
+    assert "Onjuist wachtwoord." in wrong.text
