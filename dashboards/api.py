@@ -66,6 +66,11 @@ class StatsApi:
         site = await run_in_threadpool(site_from_path, self.registry, request)
         if isinstance(site, JSONResponse):
             return site
+        return await self.site_breakdown(request, site)
+
+    async def site_breakdown(self, request: Request, site: Site) -> Response:
+        """The breakdown of `site`, which the caller found (from the path here, from a shared link's secret in
+        dashboards/share.py); the request gives only the dimension, range, filters and paging."""
         query = request.query_params
         limit = whole_number(query.get("limit", "100"), limit=MAX_LIMIT)
         offset = whole_number(query.get("offset", "0"), limit=10**6)

@@ -79,6 +79,25 @@ DUTCH = {
         "Je hebt nog geen sites. Vraag je beheerder je er een toe te kennen",
     "Visitors per country": "Bezoekers per land", "visitor": "bezoeker", "visitors": "bezoekers",
     "Share of visitors": "Aandeel bezoekers", "none": "geen",
+    # shared links
+    "Share": "Delen", "Shared links": "Gedeelde links", "Shared dashboard": "Gedeeld dashboard",
+    "Anyone with a shared link sees this site's dashboard, read-only, without logging in; a password keeps out "
+    "whoever merely finds the URL. Add ?embed=1 to show it in an iframe on another page.":
+        "Iedereen met een gedeelde link ziet het dashboard van deze site, alleen-lezen, zonder in te loggen; een "
+        "wachtwoord houdt buiten wie de URL alleen maar vindt. Voeg ?embed=1 toe om het in een iframe op een andere "
+        "pagina te tonen.",
+    "The new link. Copy it now: it is shown only once.":
+        "De nieuwe link. Kopieer hem nu: hij wordt maar één keer getoond.",
+    "To embed it:": "Om hem in te sluiten:", "Live links": "Actieve links", "Id": "Id", "Label": "Label",
+    "Created": "Aangemaakt", "Revoke": "Intrekken", "yes": "ja", "no": "nee",
+    "No shared links yet.": "Nog geen gedeelde links.", "New shared link": "Nieuwe gedeelde link",
+    "e.g. the board's intranet page": "bijv. de intranetpagina van het bestuur",
+    "Password (optional, at least 10 characters)": "Wachtwoord (optioneel, minstens 10 tekens)",
+    "Create link": "Link aanmaken",
+    "This shared link is protected by a password.": "Deze gedeelde link is met een wachtwoord beveiligd.",
+    "Open the dashboard to enter the password": "Open het dashboard om het wachtwoord in te voeren",
+    "Unlock": "Ontgrendelen", "Wrong password.": "Onjuist wachtwoord.",
+    "Too many failed attempts.": "Te veel mislukte pogingen.", "Try again in": "Probeer het opnieuw over",
 }
 _MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
            "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}

@@ -54,15 +54,21 @@ PANELS = (
 
 
 class Links:
-    """URLs of this page with one thing changed; everything else in the query is kept."""
+    """URLs of this page with one thing changed; everything else in the query is kept.
 
-    def __init__(self, site: Site, query: list[tuple[str, str]]) -> None:
+    Under a shared link (`shared_path`, /share/<secret>) every URL stays under that path: the exports and the
+    live count go to the link's own routes, and there is no Stats API link (it needs a login or a token).
+    """
+
+    def __init__(self, site: Site, query: list[tuple[str, str]], shared_path: str | None = None) -> None:
         self.site = site
+        self.shared_path = shared_path
+        self.home = shared_path or f"/sites/{site.site_id}"
         self.query = [(key, value) for key, value in query if key != "lang"] + \
             [(key, value) for key, value in query if key == "lang"][:1]
 
     def _url(self, pairs: list[tuple[str, str]]) -> str:
-        return f"/sites/{self.site.site_id}" + (f"?{urlencode(pairs)}" if pairs else "")
+        return self.home + (f"?{urlencode(pairs)}" if pairs else "")
 
     def period(self, period: str) -> str:
         return self._url([pair for pair in self.query if pair[0] not in ("period", "from", "to")]
@@ -87,14 +93,20 @@ class Links:
         return self._url([pair for pair in self.query if pair[0] != "filter"])
 
     @property
-    def api(self) -> str:
-        pairs = [pair for pair in self.query if pair[0] != "lang"]
+    def api(self) -> str | None:
+        if self.shared_path:
+            return None
+        pairs = [pair for pair in self.query if pair[0] not in ("lang", "embed")]
         return f"/api/v1/sites/{self.site.site_id}/summary" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    @property
+    def realtime(self) -> str:
+        return f"{self.shared_path}/realtime" if self.shared_path else f"/api/v1/sites/{self.site.site_id}/realtime"
 
     def csv(self, dimension: str) -> str:
         pairs = [pair for pair in self.query if pair[0] in ("period", "from", "to", "filter")]
-        return (f"/api/v1/sites/{self.site.site_id}/breakdown?"
-                + urlencode([("dimension", dimension), *pairs, ("format", "csv")]))
+        base = f"{self.shared_path}/export" if self.shared_path else f"/api/v1/sites/{self.site.site_id}/breakdown"
+        return f"{base}?" + urlencode([("dimension", dimension), *pairs, ("format", "csv")])
 
 
 def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filters: list[Filter],

@@ -22,7 +22,7 @@ from dashboards.report import site_summary
 from dashboards.site_page import Links, build_panels
 from dashboards.world_map import country_name
 from ingest.numbers import whole_number
-from ingest.sites import SiteRegistry
+from ingest.sites import Site, SiteRegistry
 from teller.audit_log import AuditLog
 from teller.retention import RetentionAudit
 
@@ -104,19 +104,22 @@ class DashboardPages:
         self.breakdowns = Breakdowns(queries)
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """A page for the guarded request's viewer, in their language: their email and the logout form are in
-        the header."""
-        html = self.templates.get_template(name).render(viewer=viewer_of(request), csrf_token=csrf_of(request),
+        """A page in the request's language; for a guarded request the viewer's email and the logout form are
+        in the header (a shared link's page has no viewer)."""
+        html = self.templates.get_template(name).render(viewer=request.scope.get(VIEWER_KEY),
+                                                        csrf_token=csrf_of(request),
                                                         **language_context(request), **context)
         return HTMLResponse(html, status_code=status)
 
-    def error_page(self, request: Request, status: int, message: str, **values: str) -> HTMLResponse:
+    def error_page(self, request: Request, status: int, message: str, shared: bool = False,
+                   **values: str) -> HTMLResponse:
         """The guard's refusals, and any page's errors; the header shows the viewer when there is one. The
-        message is English text, translated before `values` are put into its {fields}."""
+        message is English text, translated before `values` are put into its {fields}. Under a shared link
+        (`shared`) the page links nowhere else."""
         text = locale_of(request).text(message)
         html = self.templates.get_template("error.html").render(
             viewer=request.scope.get(VIEWER_KEY), csrf_token=csrf_of(request), **language_context(request),
-            message=text.format(**values) if values else text)
+            message=text.format(**values) if values else text, shared=shared)
         return HTMLResponse(html, status_code=status)
 
     async def index(self, request: Request) -> Response:
@@ -131,10 +134,16 @@ class DashboardPages:
         site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
             return self.error_page(request, 404, "There is no site with id {site_id}.", site_id=text)
+        can_share = viewer_of(request).role(site.site_id) == "admin"
+        return await self.dashboard(request, site, Links(site, list(request.query_params.multi_items())),
+                                    can_share=can_share)
+
+    async def dashboard(self, request: Request, site: Site, links: Links, **context: Any) -> Response:
+        """The site's dashboard for the request's period, filters and comparison: the site page, and a shared
+        link's page (whose caller found the site from the link alone, never from the request)."""
         query = dict(request.query_params)
         query.setdefault("compare", "previous")
         filter_texts = request.query_params.getlist("filter")
-        links = Links(site, list(request.query_params.multi_items()))
 
         def build() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             summary = site_summary(self.queries, site, query, None, filter_texts, top_pages=False)
@@ -145,9 +154,9 @@ class DashboardPages:
         try:
             summary, panels = await run_in_threadpool(build)
         except (PeriodError, FilterError) as reason:
-            return self.error_page(request, 400, str(reason))
+            return self.error_page(request, 400, str(reason), shared=links.shared_path is not None)
         return self.render(request, "site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
-                           periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links)
+                           periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links, **context)
 
     async def retention(self, request: Request) -> Response:
         audit = RetentionAudit(self.queries.store, self.registry, AuditLog(self.queries.store))

@@ -363,6 +363,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         # `_refts`: when the visitor's _pk_ref cookie recorded the referrer a conversion may be credited to.
         "ALTER TABLE events ADD COLUMN IF NOT EXISTS attribution_time DateTime('UTC')",
     )),
+    Migration(12, "shared_links", (
+        # Read-only dashboard links for one site (teller/shared_links.py). Only the SHA-256 of the URL's secret
+        # is stored, and an argon2id hash of the optional password. A revoked link keeps its row (is_revoked,
+        # revoked_at) so listings can show when it ended; the newest version of a row wins, readers use FINAL.
+        """
+        CREATE TABLE IF NOT EXISTS shared_links (
+            secret_hash String,
+            site_id UInt32,
+            label String,
+            password_hash String,
+            created_by String,
+            created_at DateTime('UTC'),
+            is_revoked UInt8,
+            revoked_at DateTime('UTC'),
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY secret_hash
+        """,
+    )),
     Migration(14, "sample_by_visitor", (
         # Lets the dashboard read 1 in n visitors of a large range (dashboards/sampling.py). visitor_id is in
         # both sort keys right after the day, as Plausible's SAMPLE BY user_id, so a sample reads 1/n of the

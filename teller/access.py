@@ -1,13 +1,15 @@
-"""Who sees what: the viewer behind a request (a logged-in user or a user's API token) and the sites they reach.
+"""Who sees what: the viewer behind a request (a logged-in user, a user's API token or a shared link) and the
+sites they reach.
 
-The dashboard and the Stats API ask on every request, so the users, grants, API tokens and revoked sessions
-are kept in memory (one Snapshot) and reloaded after a change made through this process and every few seconds;
+The dashboard and the Stats API ask on every request, so the users, grants, API tokens, shared links and revoked
+sessions are kept in memory (one Snapshot) and reloaded after a change made through this process and every few seconds;
 another Teller node on the same ClickHouse sees a change within `max_age_seconds`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +17,7 @@ from ingest.snapshot import Snapshot
 from ingest.store import Store
 from ingest.tokens import token_hash
 from teller.api_tokens import ApiToken, ApiTokenStore
+from teller.shared_links import SharedLink, SharedLinkStore
 from teller.users import User, UserStore
 
 
@@ -65,6 +68,7 @@ class _Directory:
     roles: dict[int, dict[int, str]]  # user id -> site id -> role
     tokens: dict[str, ApiToken]  # SHA-256 of the token -> token
     revoked: frozenset[str]
+    shared_links: dict[str, SharedLink]  # SHA-256 of the link's secret -> live link
 
 
 def _load(store: Store) -> _Directory:
@@ -75,14 +79,15 @@ def _load(store: Store) -> _Directory:
         roles.setdefault(grant.user_id, {})[grant.site_id] = grant.role
     return _Directory({user.user_id: user for user in everyone}, {user.email: user for user in everyone}, roles,
                       {token.token_hash: token for token in ApiTokenStore(store).list()},
-                      RevokedSessions(store).current())
+                      RevokedSessions(store).current(),
+                      {link.secret_hash: link for link in SharedLinkStore(store).list()})
 
 
 class AccessDirectory:
     def __init__(self, store: Store, max_age_seconds: float = 5.0) -> None:
         self.store = store
         self._snapshot: Snapshot[_Directory] = Snapshot(
-            lambda: _load(store), _Directory({}, {}, {}, {}, frozenset()), "the users and their grants",
+            lambda: _load(store), _Directory({}, {}, {}, {}, frozenset(), {}), "the users and their grants",
             max_age_seconds)
 
     def invalidate(self) -> None:
@@ -120,3 +125,13 @@ class AccessDirectory:
         # A narrowed token never reaches beyond its sites, not even for a super-admin (then it is no super-admin).
         roles = {site: granted.role(site) or "" for site in token.site_ids if granted.can_see(site)}
         return Viewer(user, every_site=False, roles=roles, token=token)
+
+    def shared_link(self, secret: str) -> SharedLink | None:
+        """The live link a `/share/<secret>` URL names, or None (unknown or revoked)."""
+        if not secret:
+            return None
+        digest = token_hash(secret)
+        # Looked up by the secret's SHA-256, so lookup time tells nothing about the secret; the final comparison
+        # is constant-time all the same.
+        link = self._snapshot.get().shared_links.get(digest)
+        return link if link is not None and hmac.compare_digest(link.secret_hash, digest) else None

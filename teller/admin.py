@@ -26,6 +26,8 @@ from teller.audit_log import AuditLog, local_actor
 from teller.config import Settings
 from teller.retention import RetentionAudit
 from teller.runtime import Runtime, admin_token
+from teller.share_admin import LocalShareAdmin, RemoteShareAdmin, ShareAdmin
+from teller.shared_links import SharedLinkStore
 from teller.subjects import Subject, SubjectData, SubjectError, by_cookieless, by_user_id, by_visitor
 from teller.user_admin import LocalUserAdmin, RemoteUserAdmin, UserAdmin
 from teller.users import UserStore
@@ -39,7 +41,7 @@ ACTOR_HEADER = "X-Teller-Actor"  # who asks, for the audit log (percent-encoded)
 SubjectRequest = dict[str, Any]
 
 
-class Admin(UserAdmin, Protocol):
+class Admin(UserAdmin, ShareAdmin, Protocol):
     def list_sites(self) -> list[Site]: ...
     def add_site(self, name: str, domains: list[str], timezone: str, retention_days: int,
                  **settings: Any) -> Site: ...
@@ -62,7 +64,7 @@ RETENTION_FIELDS = ("retention_days", "rollup_retention_days")
 
 
 @dataclass
-class LocalAdmin(LocalUserAdmin):
+class LocalAdmin(LocalUserAdmin, LocalShareAdmin):
     """Administration on the store itself; every change is written to the audit log under `actor`."""
 
     store: Store
@@ -112,6 +114,7 @@ class LocalAdmin(LocalUserAdmin):
         self.tokens.delete_site(site_id)
         # Site ids can be handed out again; nobody's role on the deleted site may carry over to a new one.
         UserStore(self.store).delete_site(site_id)
+        SharedLinkStore(self.store).revoke_site(site_id)  # likewise its shared links
         self.changed()
         self.audit_log.record(self.actor, "site.delete", site_id=site_id, target=site.name)
         return site
@@ -211,7 +214,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-class RemoteAdmin(RemoteUserAdmin):
+class RemoteAdmin(RemoteUserAdmin, RemoteShareAdmin):
     def __init__(self, base_url: str, token: str, actor: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token

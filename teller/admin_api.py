@@ -1,6 +1,6 @@
-"""The admin API: sites, tracking tokens, users with their roles and API tokens, the retention audit and
-data-subject requests, as JSON, behind a bearer token. The CLI uses it while a server owns the data; a privacy
-officer's tooling can use it directly.
+"""The admin API: sites, tracking tokens, users with their roles and API tokens, shared links, the retention
+audit and data-subject requests, as JSON, behind a bearer token. The CLI uses it while a server owns the data; a
+privacy officer's tooling can use it directly.
 
 Every handler runs the same LocalAdmin the CLI runs on a store, so both write the same audit log entries.
 """
@@ -24,6 +24,7 @@ from ingest.sites import LIST_SETTINGS, SiteError
 from teller.admin import ACTOR_HEADER, AdminError, LocalAdmin, runtime_admin
 from teller.audit_log import clean_actor
 from teller.runtime import Runtime, admin_token
+from teller.shared_links import share_path
 from teller.totp import provisioning_uri
 
 _FIELDS: dict[str, type] = {
@@ -38,6 +39,7 @@ _SITE_REQUIRED = ("name", "domains", "timezone", "retention_days")
 _SUBJECT_FIELDS = {"visitor": str, "user_id": str, "cookieless": dict, "site_id": int}
 _USER_FIELDS = {"email": str, "password": str, "super_admin": bool}
 _USER_TOKEN_FIELDS = {"email": str, "site_ids": list, "label": str}
+_SHARE_FIELDS = {"label": str, "password": str}
 
 
 class _Refused(Exception):
@@ -238,6 +240,32 @@ class AdminApi:
         async def handle(request: Request, admin: LocalAdmin) -> Any:
             token_id = request.path_params["token_id"][:100]
             return (await run_in_threadpool(admin.revoke_user_token, token_id)).as_json()
+        return await self._run(request, handle)
+
+    # Shared links -----------------------------------------------------------------------------------------
+    # The link's secret is answered once, when it is made; a password arrives only in the body.
+
+    async def shared_links(self, request: Request) -> Response:
+        """GET lists a site's live links (?revoked=1: revoked ones too); POST {"label"?, "password"?} makes one."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            site_id = _site_id(request)
+            if request.method == "GET":
+                revoked = request.query_params.get("revoked") == "1"
+                links = await run_in_threadpool(admin.list_shared_links, site_id, revoked)
+                return {"links": [link.as_json() for link in links]}
+            body = await _json_object(request)
+            _check_fields(body, _SHARE_FIELDS)
+            secret, link = await run_in_threadpool(admin.add_shared_link, site_id, body.get("label", ""),
+                                                   body.get("password") or None)
+            url = self.runtime.settings.server.public_url.rstrip("/") + share_path(secret)
+            return JSONResponse(link.as_json() | {"secret": secret, "url": url}, status_code=201)
+        return await self._run(request, handle)
+
+    async def shared_link(self, request: Request) -> Response:
+        """DELETE revokes the link (by its id or a unique prefix of it)."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            link_id = request.path_params["link_id"][:100]
+            return (await run_in_threadpool(admin.revoke_shared_link, link_id)).as_json()
         return await self._run(request, handle)
 
     # Retention --------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 Who may reach what: tracking (the collector paths, the tracker and opt-out scripts), /healthz, /readyz, /static
 and the login pages are public. Dashboard pages need a session, the Stats API a session or a user's API token,
 and /retention and /metrics a super-admin (dashboards/guard.py). The admin API takes only the CLI's admin token.
+/share/<secret> shows one site's dashboard to whoever holds a live shared link (dashboards/share.py); only those
+pages may be framed by other sites (dashboards/framing.py).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from collector.tracking import TRACKING_PATHS, TrackingEndpoint
 from dashboards.api import StatsApi
 from dashboards.auth import LoginPages
 from dashboards.csrf import CsrfMiddleware
+from dashboards.framing import FramingPolicy
 from dashboards.guard import Guard
 from dashboards.sessions import SessionCodec
+from dashboards.share import SharedDashboard, SharedLinkPages
 from dashboards.web import DashboardPages
 from ingest.useragent import parse_user_agent
 from teller.admin_api import AdminApi
@@ -102,6 +106,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     sessions = SessionCodec(settings.secret_key, secure=settings.server.public_url.startswith("https://"))
     guard = Guard(runtime.access, sessions, pages.error_page)
     login = LoginPages(guard, UserStore(runtime.store), settings.secret_key)
+    shared = SharedDashboard(runtime, pages, api, sessions)
+    shared_links = SharedLinkPages(runtime, pages)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,7 +129,13 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/logout", login.logout, methods=["POST"]),
         Route("/", guard.page(pages.index)),
         Route("/sites/{site_id}", guard.page(pages.site)),
+        Route("/sites/{site_id}/shared-links", guard.page(shared_links.manage), methods=["GET", "POST"]),
+        Route("/sites/{site_id}/shared-links/{link_id}/revoke", guard.page(shared_links.revoke), methods=["POST"]),
         Route("/retention", guard.page(pages.retention, super_admin=True)),
+        # Reached by the link's secret alone: no session, one site (dashboards/share.py).
+        Route("/share/{secret}", shared.view, methods=["GET", "POST"]),
+        Route("/share/{secret}/export", shared.export),
+        Route("/share/{secret}/realtime", shared.realtime),
         Route("/api/v1/sites", guard.api(api.sites)),
         Route("/api/v1/sites/{site_id}/summary", guard.api(api.summary)),
         Route("/api/v1/sites/{site_id}/breakdown", guard.api(api.breakdown)),
@@ -142,6 +154,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/api/admin/users/{email}/totp", admin.user_totp, methods=["POST", "DELETE"]),
         Route("/api/admin/user-tokens", admin.user_tokens, methods=["GET", "POST"]),
         Route("/api/admin/user-tokens/{token_id}", admin.user_token, methods=["DELETE"]),
+        Route("/api/admin/sites/{site_id}/shared-links", admin.shared_links, methods=["GET", "POST"]),
+        Route("/api/admin/shared-links/{link_id}", admin.shared_link, methods=["DELETE"]),
         Route("/api/admin/retention", admin.retention, methods=["GET"]),
         Route("/api/admin/retention/enforce", admin.retention, methods=["POST"]),
         Route("/api/admin/subjects/{action}", admin.subject, methods=["POST"]),
@@ -152,7 +166,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static"),
     ]
     privacy = settings.privacy
-    app = TrackingFastPath(tracking, CsrfMiddleware(Starlette(routes=routes, lifespan=lifespan), sessions))
+    app = TrackingFastPath(tracking, FramingPolicy(CsrfMiddleware(Starlette(routes=routes, lifespan=lifespan),
+                                                                  sessions)))
     return MaskClientAddress(app, settings.trusted_proxies, privacy.ipv4_mask_bytes, privacy.ipv6_prefix_bits)
 
 

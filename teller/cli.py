@@ -26,6 +26,7 @@ from teller.admin import (
     running_server,
     write_pidfile,
 )
+from teller.cli_share import add_share_commands
 from teller.cli_support import CliError, settings_for, with_admin
 from teller.cli_users import add_user_commands
 from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
@@ -537,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
         action.set_defaults(handler=handler)
 
     add_user_commands(commands)
+    add_share_commands(commands)
     return parser
 
 

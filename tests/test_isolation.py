@@ -1,6 +1,7 @@
-"""Tenant isolation: for every dashboard page and Stats API route of the app (found by walking its routes, so a
-route added later is covered without touching this file), a user without access to a site gets 401/403/404
-and not one byte of that site's data; roles, super-admins, /metrics and users' API tokens."""
+"""Tenant isolation: for every dashboard page, form and Stats API route of the app (found by walking its routes, so
+a route added later is covered without touching this file), a user without access to a site gets 401/403/404
+and not one byte of that site's data; roles, super-admins, /metrics, users' API tokens, and shared links, which
+reach their one site only."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from ingest.sites import Site
 from teller.admin import AdminError, runtime_admin
 from teller.app import build_app
 from teller.runtime import Runtime
+from teller.shared_links import SharedLinkStore
 from teller.users import UserStore
 from tests.conftest import VISITOR_IP
-from tests.helpers import add_site, add_user, log_in, tracking_request
+from tests.helpers import add_site, add_user, csrf_token, log_in, tracking_request
 
 # Reachable without logging in: tracking, the scripts sites embed, health probes, the login pages, the Stats API's
 # OpenAPI description (no data in it). Everything
@@ -29,7 +31,12 @@ PUBLIC_PATHS = {"/teller.js", "/matomo.js", "/piwik.js", "/optout.js", "/healthz
                 "/login/totp", "/logout"}
 KNOWN_GUARDED = {"/", "/sites/{site_id}", "/retention", "/api/v1/sites", "/api/v1/sites/{site_id}/summary",
                  "/api/v1/sites/{site_id}/breakdown", "/api/v1/sites/{site_id}/realtime", "/api/v1/overview",
-                 "/metrics"}
+                 "/metrics", "/sites/{site_id}/shared-links"}
+# Pages for a site's admins only (its viewers get 403): they show the site's name, not its numbers.
+ADMIN_ONLY = {"/sites/{site_id}/shared-links"}
+# Reached by a shared link's secret alone, without a session: tested by test_a_shared_link_reaches_its_site_only.
+SHARED_PREFIX = "/share/"
+KNOWN_SHARED = {"/share/{secret}", "/share/{secret}/export", "/share/{secret}/realtime"}
 # What only site B's data contains: its name, its domain and a page path tracked on it.
 B_NAME, B_DOMAIN, B_PAGE = "Bravo Geheim", "bravo-geheim.example", "/bravo-geheime-pagina"
 B_MARKERS = ("Bravo", "bravo-geheim", "geheime-pagina")
@@ -42,27 +49,41 @@ def starlette_app(app: Any) -> Starlette:
     return app
 
 
-def guarded_routes(client: TestClient) -> list[Route]:
+def guarded_routes(client: TestClient, method: str = "GET") -> list[Route]:
+    """The guarded routes that answer `method`."""
     routes = []
     for route in starlette_app(client.app).routes:
         if isinstance(route, Mount):
             assert route.path == "/static", f"a new mount {route.path}: decide who may reach it, then test it"
             continue
         assert isinstance(route, Route)
-        if route.path in PUBLIC_PATHS or route.path.startswith("/api/admin/"):
+        if route.path in PUBLIC_PATHS or route.path.startswith(("/api/admin/", SHARED_PREFIX)):
             continue
-        unknown = set(route.param_convertors) - {"site_id"}
+        unknown = set(route.param_convertors) - {"site_id", "link_id"}
         assert not unknown, f"{route.path}: tell this test which values to try for {sorted(unknown)}"
-        routes.append(route)
-    assert {route.path for route in routes} >= KNOWN_GUARDED
+        if method in (route.methods or set()):
+            routes.append(route)
+    if method == "GET":
+        assert {route.path for route in routes} >= KNOWN_GUARDED
     return routes
 
 
-def url(route: Route, site: Site | int) -> str:
+def shared_routes(client: TestClient) -> list[Route]:
+    routes = [route for route in starlette_app(client.app).routes
+              if isinstance(route, Route) and route.path.startswith(SHARED_PREFIX)]
+    for route in routes:
+        unknown = set(route.param_convertors) - {"secret"}
+        assert not unknown, f"{route.path}: tell this test which values to try for {sorted(unknown)}"
+    assert {route.path for route in routes} == KNOWN_SHARED, "a new shared-link route: check what it shows, here"
+    return routes
+
+
+def url(route: Route, site: Site | int, link_id: str = "0123456789ab") -> str:
     site_id = site if isinstance(site, int) else site.site_id
     # A breakdown needs a dimension: pages, where site B's secret page path would show.
-    extra = "&dimension=page" if route.path.endswith("/breakdown") else ""
-    return route.path.replace("{site_id}", str(site_id)) + "?period=30d" + extra
+    extra = "&dimension=page" if route.path.endswith(("/breakdown", "/export")) else ""
+    path = route.path.replace("{site_id}", str(site_id)).replace("{link_id}", link_id)
+    return path + "?period=30d" + extra
 
 
 def leaked(text: str) -> list[str]:
@@ -109,8 +130,8 @@ def test_every_route_refuses_strangers_and_shows_them_nothing_of_another_site(
         if "{site_id}" in route.path:
             response = http.get(url(route, bravo))
             # (The HTML page shows the name and the pages; the JSON has the domains too.)
-            assert response.status_code == 200 and {"Bravo", "geheime-pagina"} <= set(leaked(response.text)), \
-                route.path
+            expected = {"Bravo"} if route.path in ADMIN_ONLY else {"Bravo", "geheime-pagina"}
+            assert response.status_code == 200 and expected <= set(leaked(response.text)), route.path
     assert "Bravo" in http.get("/").text and "Bravo" in http.get("/api/v1/sites").text
     http.cookies.clear()
 
@@ -129,8 +150,10 @@ def test_every_route_refuses_strangers_and_shows_them_nothing_of_another_site(
                     missing = client.get(url(route, 999), follow_redirects=False)
                     assert (missing.status_code, missing.text.replace("999", str(bravo.site_id))) == (
                         response.status_code, response.text), where
-                    # ...while her own site answers, so the refusal above is about Bravo, not the route.
-                    assert client.get(url(route, tenants.alpha), follow_redirects=False).status_code in (200, 303)
+                    # ...while her own site answers, so the refusal above is about Bravo, not the route (a page
+                    # for admins tells its viewer so).
+                    own = client.get(url(route, tenants.alpha), follow_redirects=False).status_code
+                    assert own in ((403, 303) if route.path in ADMIN_ONLY else (200, 303)), where
                 else:
                     assert response.status_code in (200, 303, 403, 404), where
 
@@ -234,9 +257,68 @@ def test_the_admin_api_takes_only_the_admin_token(runtime: Runtime, http: TestCl
     for route in starlette_app(http.app).routes:
         if isinstance(route, Route) and route.path.startswith("/api/admin/"):
             path = route.path.replace("{site_id}", "1").replace("{email}", "root@host.example")
-            path = path.replace("{token_id}", "abc").replace("{action}", "find")
+            path = path.replace("{token_id}", "abc").replace("{action}", "find").replace("{link_id}", "abc")
             for method in sorted((route.methods or set()) - {"HEAD"}):
                 # Neither a super-admin's session nor their API token opens the admin API.
                 assert http.request(method, path).status_code == 401, (method, path)
                 assert http.request(method, path, headers={"Authorization": f"Bearer {monitoring}"}).status_code \
                     == 401, (method, path)
+
+
+def test_every_form_refuses_strangers_and_changes_nothing_of_another_site(
+        runtime: Runtime, http: TestClient, tenants: Tenants) -> None:
+    forms = guarded_routes(http, "POST")
+    assert {route.path for route in forms} >= {"/sites/{site_id}/shared-links",
+                                               "/sites/{site_id}/shared-links/{link_id}/revoke"}
+    links = SharedLinkStore(runtime.store)
+    _, bravo_link = links.create(tenants.bravo.site_id, "Bravo board", "", "test")
+    before = links.list()
+
+    # Not logged in: refused before any route runs (no CSRF token without a session), or sent to log in.
+    for route in forms:
+        response = http.post(url(route, tenants.bravo, bravo_link.link_id), data={"label": "x"},
+                             follow_redirects=False)
+        assert response.status_code in (303, 403) and leaked(response.text) == [], route.path
+
+    # Alice, viewer of Alpha, with a valid CSRF token of her session: Bravo is answered like a missing site,
+    # and her own site tells her she is no admin of it.
+    assert log_in(http, "alice@alpha.example").status_code == 303
+    token = csrf_token(http.get("/").text)
+    for route in forms:
+        data = {"csrf_token": token, "label": "x"}
+        response = http.post(url(route, tenants.bravo, bravo_link.link_id), data=data, follow_redirects=False)
+        missing = http.post(url(route, 999, bravo_link.link_id), data=data, follow_redirects=False)
+        assert response.status_code == 404 and leaked(response.text) == [], route.path
+        assert missing.text.replace("999", str(tenants.bravo.site_id)) == response.text, route.path
+        own = http.post(url(route, tenants.alpha, bravo_link.link_id), data=data, follow_redirects=False)
+        assert own.status_code == 403 and leaked(own.text) == [], route.path
+    assert links.list() == before
+
+
+def test_a_shared_link_reaches_its_site_only(runtime: Runtime, http: TestClient, tenants: Tenants) -> None:
+    routes = shared_routes(http)
+    links = SharedLinkStore(runtime.store)
+    alpha_secret, _ = links.create(tenants.alpha.site_id, "", "", "test")
+    bravo_secret, bravo_link = links.create(tenants.bravo.site_id, "", "", "test")
+    links.revoke(bravo_link.link_id)
+    runtime.access.invalidate()
+    bravo = str(tenants.bravo.site_id)
+
+    def check(client: TestClient) -> None:
+        for route in routes:
+            for extra in ("", f"&site_id={bravo}", f"&site={bravo}", f"&idsite={bravo}"):
+                response = client.get(url(route, 0).replace("{secret}", alpha_secret) + extra)
+                assert response.status_code == 200 and leaked(response.text) == [], (route.path, extra)
+            # Unknown, revoked (Bravo's), and a stored hash in place of the secret: all the same 404.
+            for secret in ("A" * 32, bravo_secret, bravo_link.secret_hash):
+                response = client.get(url(route, 0).replace("{secret}", secret))
+                assert response.status_code == 404 and leaked(response.text) == [], (route.path, secret[:4])
+        assert "/alpha-page" in client.get(f"/share/{alpha_secret}?period=30d").text
+
+    check(http)
+    # A logged-in session (Bob, Bravo's owner; the super-admin) changes nothing a link shows.
+    for email in ("bob@bravo.example", "root@host.example"):
+        assert log_in(http, email).status_code == 303
+        check(http)
+        assert email not in http.get(f"/share/{alpha_secret}").text
+        http.cookies.clear()
