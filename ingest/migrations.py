@@ -363,6 +363,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         # `_refts`: when the visitor's _pk_ref cookie recorded the referrer a conversion may be credited to.
         "ALTER TABLE events ADD COLUMN IF NOT EXISTS attribution_time DateTime('UTC')",
     )),
+    Migration(13, "site_external_id", (
+        # A hosting panel's own reference for a site (empty: none), unique among live sites (ingest/sites.py
+        # checks it), so a panel can find its site again and a retried create does not make a second one.
+        "ALTER TABLE sites ADD COLUMN IF NOT EXISTS external_id String",
+    )),
 )
 
 

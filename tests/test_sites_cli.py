@@ -20,7 +20,7 @@ COMMANDS = [[], ["init"], ["serve"], ["migrate"], ["demo"], ["snippet"], ["site"
             ["subject", "export"], ["subject", "delete"], ["user"], ["user", "add"], ["user", "list"],
             ["user", "reset-password"], ["user", "grant"], ["user", "revoke"], ["user", "delete"], ["user", "totp"],
             ["user", "totp", "enable"], ["user", "totp", "disable"], ["user", "token"], ["user", "token", "add"],
-            ["user", "token", "list"], ["user", "token", "revoke"]]
+            ["user", "token", "list"], ["user", "token", "revoke"], ["admin-token"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "teller")
