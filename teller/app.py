@@ -27,6 +27,7 @@ from dashboards.auth import LoginPages
 from dashboards.csrf import CsrfMiddleware
 from dashboards.guard import Guard
 from dashboards.sessions import SessionCodec
+from dashboards.settings_page import SiteSettingsPage
 from dashboards.web import DashboardPages
 from ingest.useragent import parse_user_agent
 from teller.admin_api import AdminApi
@@ -102,6 +103,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     sessions = SessionCodec(settings.secret_key, secure=settings.server.public_url.startswith("https://"))
     guard = Guard(runtime.access, sessions, pages.error_page)
     login = LoginPages(guard, UserStore(runtime.store), settings.secret_key)
+    site_settings = SiteSettingsPage(runtime, pages.render, pages.error_page)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,6 +125,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/logout", login.logout, methods=["POST"]),
         Route("/", guard.page(pages.index)),
         Route("/sites/{site_id}", guard.page(pages.site)),
+        Route("/sites/{site_id}/settings", guard.page(site_settings.handle), methods=["GET", "POST"]),
         Route("/retention", guard.page(pages.retention, super_admin=True)),
         Route("/api/v1/sites", guard.api(api.sites)),
         Route("/api/v1/sites/{site_id}/summary", guard.api(api.summary)),
