@@ -98,6 +98,48 @@ DUTCH = {
     "Open the dashboard to enter the password": "Open het dashboard om het wachtwoord in te voeren",
     "Unlock": "Ontgrendelen", "Wrong password.": "Onjuist wachtwoord.",
     "Too many failed attempts.": "Te veel mislukte pogingen.", "Try again in": "Probeer het opnieuw over",
+    # site settings
+    "Settings": "Instellingen", "Back to the dashboard": "Terug naar het dashboard",
+    "Site settings": "Site-instellingen", "Name": "Naam", "Domains, one per line": "Domeinen, één per regel",
+    "example.com also counts www.example.com; *.example.com counts every subdomain.":
+        "example.com telt ook www.example.com; *.example.com telt elk subdomein.",
+    "An IANA zone such as Europe/Amsterdam: days in the reports follow it.":
+        "Een IANA-zone zoals Europe/Amsterdam: de dagen in de rapporten volgen die.",
+    "Retention": "Bewaartermijn", "Raw visits and events kept (days)": "Bezoeken en gebeurtenissen bewaard (dagen)",
+    "Daily rollups kept (days)": "Dagtotalen bewaard (dagen)",
+    "A shorter period deletes older stored rows at once.":
+        "Een kortere termijn verwijdert oudere opgeslagen rijen meteen.",
+    "Visitors and privacy": "Bezoekers en privacy",
+    "Cookieless: count visitors by a daily hash, ignore visitor cookies":
+        "Zonder cookies: tel bezoekers met een dagelijkse hash, negeer bezoekerscookies",
+    "Respect Do Not Track and Global Privacy Control": "Do Not Track en Global Privacy Control respecteren",
+    "Visit ends after minutes without activity": "Bezoek eindigt na zoveel minuten zonder activiteit",
+    "IPv4 bytes masked before storing": "IPv4-bytes gemaskeerd vóór opslag",
+    "IPv6 prefix bits kept": "IPv6-prefixbits bewaard", "Exclusions": "Uitsluitingen",
+    "Excluded IP ranges, one per line": "Uitgesloten IP-bereiken, één per regel",
+    "Excluded user agents, one per line (text or /regex/)":
+        "Uitgesloten user agents, één per regel (tekst of /regex/)",
+    "Query parameters removed from stored URLs": "Queryparameters die uit opgeslagen URL's worden verwijderd",
+    "Search keyword parameters": "Parameters met de zoekterm",
+    "Search category parameters": "Parameters met de zoekcategorie",
+    "Save settings": "Instellingen opslaan", "Tracking code": "Trackingcode",
+    "Paste this into every page of the site, before </head>.":
+        "Plak dit in elke pagina van de site, vóór </head>.",
+    "Who has access": "Wie heeft toegang", "User": "Gebruiker", "Role": "Rol",
+    "Take access away": "Toegang intrekken",
+    "Nobody has a role on this site yet.": "Nog niemand heeft een rol op deze site.",
+    "Super-admins of this Teller see every site.": "Superbeheerders van deze Teller zien elke site.",
+    "Email of an existing user": "E-mailadres van een bestaande gebruiker", "Grant access": "Toegang geven",
+    "A viewer reads the reports; an admin also changes these settings and who has access.":
+        "Een kijker leest de rapporten; een beheerder wijzigt ook deze instellingen en wie toegang heeft.",
+    "Only the site's admins may see and change its settings.":
+        "Alleen de beheerders van de site mogen de instellingen zien en wijzigen.",
+    "The settings were saved.": "De instellingen zijn opgeslagen.", "Access was granted.": "Toegang is gegeven.",
+    "Access was taken away.": "Toegang is ingetrokken.",
+    "enter the email address of an existing user": "vul het e-mailadres van een bestaande gebruiker in",
+    "you cannot change or take away your own role; ask another admin of this site":
+        "u kunt uw eigen rol niet wijzigen of intrekken; vraag een andere beheerder van deze site",
+    "the form sent no action this page knows": "het formulier stuurde geen actie die deze pagina kent",
 }
 _MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
            "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}

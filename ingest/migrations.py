@@ -382,6 +382,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         ORDER BY secret_hash
         """,
     )),
+    Migration(13, "site_external_id", (
+        # A hosting panel's own reference for a site (empty: none), unique among live sites (ingest/sites.py
+        # checks it), so a panel can find its site again and a retried create does not make a second one.
+        "ALTER TABLE sites ADD COLUMN IF NOT EXISTS external_id String",
+    )),
     Migration(14, "sample_by_visitor", (
         # Lets the dashboard read 1 in n visitors of a large range (dashboards/sampling.py). visitor_id is in
         # both sort keys right after the day, as Plausible's SAMPLE BY user_id, so a sample reads 1/n of the

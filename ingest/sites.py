@@ -30,7 +30,7 @@ SITE_FIELDS = ("site_id", "name", "domains", "timezone", "retention_days", "crea
                "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes", "excluded_ips",
                "excluded_user_agents", "excluded_params", "visitor_cookie_seconds", "session_cookie_seconds",
                "referral_cookie_seconds", "respect_dnt", "rollup_retention_days", "search_params",
-               "search_category_params")
+               "search_category_params", "external_id")
 SITE_COLUMNS = [*SITE_FIELDS, "version", "is_deleted"]
 # Settings a site may change after creation, besides name, domains, timezone and retention.
 SETTING_NAMES = ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookieless", "visit_timeout_minutes",
@@ -39,6 +39,8 @@ SETTING_NAMES = ("ipv4_mask_bytes", "ipv6_prefix_bits", "geo_full_ip", "cookiele
                  "search_params", "search_category_params")
 # Settings that are lists of text (tuples on a Site, arrays in ClickHouse, lists in JSON).
 LIST_SETTINGS = ("excluded_ips", "excluded_user_agents", "excluded_params", "search_params", "search_category_params")
+# A hosting panel's reference for a site: printable text without surrounding white space.
+MAX_EXTERNAL_ID_LENGTH = 200
 # Rollups (daily counts, no visitor ids) are kept 25 months unless a site says otherwise: the CNIL's limit.
 DEFAULT_ROLLUP_RETENTION_DAYS = 761
 # Tables of the raw tier (pseudonymous rows) and of the rollup tier, each with a retention_days column.
@@ -51,6 +53,15 @@ MATOMO_COOKIE_SECONDS = {"visitor_cookie_seconds": 33_955_200, "session_cookie_s
 
 class SiteError(ValueError):
     """A site field is not allowed; the message says which and why."""
+
+
+class DuplicateExternalId(SiteError):
+    """Another live site has this external id; `site_id` is that site's, so a retried create can find it."""
+
+    def __init__(self, external_id: str, site_id: int) -> None:
+        super().__init__(f"site {site_id} already has external_id {external_id!r}")
+        self.external_id = external_id
+        self.site_id = site_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,7 @@ class Site:
     # An empty keyword list turns detection from the URL off (trackSiteSearch still works).
     search_params: tuple[str, ...] = SEARCH_PARAMETERS
     search_category_params: tuple[str, ...] = ()
+    external_id: str = ""  # a hosting panel's own id for the site; unique among live sites when set
 
     @property
     def zone(self) -> ZoneInfo:
@@ -197,6 +209,14 @@ def check_tiers(retention_days: int, rollup_retention_days: int) -> None:
                         f"rollup_retention_days is {rollup_retention_days}")
 
 
+def check_external_id(external_id: str) -> str:
+    if external_id != external_id.strip() or len(external_id) > MAX_EXTERNAL_ID_LENGTH \
+            or not external_id.isprintable():
+        raise SiteError(f"external_id must be printable text of at most {MAX_EXTERNAL_ID_LENGTH} characters "
+                        "without leading or trailing spaces")
+    return external_id
+
+
 def check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200:
@@ -212,29 +232,36 @@ class SiteRegistry:
         self.defaults = defaults or {}  # settings of new sites, from the config file
         self._lock = threading.Lock()
 
-    def list(self) -> list[Site]:
-        result = self.store.client().query("SELECT * FROM sites FINAL WHERE is_deleted = 0 ORDER BY site_id")
-        sites = []
-        for values in result.result_rows:
-            row = dict(zip(result.column_names, values, strict=True))
-            sites.append(Site(
-                site_id=row["site_id"], name=row["name"], domains=tuple(row["domains"]), timezone=row["timezone"],
-                retention_days=row["retention_days"], created_at=row["created_at"].replace(tzinfo=UTC),
-                ipv4_mask_bytes=row["ipv4_mask_bytes"], ipv6_prefix_bits=row["ipv6_prefix_bits"],
-                geo_full_ip=bool(row["geo_full_ip"]), cookieless=bool(row["cookieless"]),
-                visit_timeout_minutes=row["visit_timeout_minutes"], excluded_ips=tuple(row["excluded_ips"]),
-                excluded_user_agents=tuple(row["excluded_user_agents"]),
-                excluded_params=tuple(row["excluded_params"]),
-                visitor_cookie_seconds=row["visitor_cookie_seconds"],
-                session_cookie_seconds=row["session_cookie_seconds"],
-                referral_cookie_seconds=row["referral_cookie_seconds"], respect_dnt=bool(row["respect_dnt"]),
-                rollup_retention_days=row["rollup_retention_days"],
-                search_params=tuple(row["search_params"]),
-                search_category_params=tuple(row["search_category_params"])))
-        return sites
+    def list(self, limit: int | None = None, offset: int = 0, external_id: str | None = None) -> list[Site]:
+        """Live sites by id; a page of them with `limit`/`offset`, or the one with `external_id`."""
+        result = self.store.client().query(
+            "SELECT * FROM sites FINAL WHERE is_deleted = 0 "
+            "AND ({external:Nullable(String)} IS NULL OR external_id = {external:Nullable(String)}) "
+            "ORDER BY site_id LIMIT {limit:UInt64} OFFSET {offset:UInt64}",
+            parameters={"external": external_id, "limit": 2**63 - 1 if limit is None else limit, "offset": offset})
+        return [_site_from_row(dict(zip(result.column_names, values, strict=True))) for values in result.result_rows]
+
+    def count(self) -> int:
+        return int(self.store.client().query("SELECT count() FROM sites FINAL WHERE is_deleted = 0").result_rows[0][0])
 
     def get(self, site_id: int) -> Site | None:
-        return next((site for site in self.list() if site.site_id == site_id), None)
+        # One row by its key: with thousands of sites, reading them all for one would make every change slower.
+        result = self.store.client().query("SELECT * FROM sites FINAL WHERE is_deleted = 0 AND site_id = {site:UInt32}",
+                                           parameters={"site": site_id})
+        rows = [dict(zip(result.column_names, values, strict=True)) for values in result.result_rows]
+        return _site_from_row(rows[0]) if rows else None
+
+    def by_external_id(self, external_id: str) -> Site | None:
+        found = self.list(limit=1, external_id=external_id) if external_id else []
+        return found[0] if found else None
+
+    def _check_external_id_free(self, external_id: str, site_id: int | None) -> str:
+        """The checked external id; raises DuplicateExternalId when another live site has it."""
+        check_external_id(external_id)
+        other = self.by_external_id(external_id)
+        if other is not None and other.site_id != site_id:
+            raise DuplicateExternalId(external_id, other.site_id)
+        return external_id
 
     def _write(self, site: Site, deleted: bool = False) -> None:
         # The version is a nanosecond clock so the newest write wins after merges.
@@ -243,14 +270,18 @@ class SiteRegistry:
         self.store.client().insert("sites", [row], column_names=SITE_COLUMNS)
 
     def add(self, name: str, domains: Iterable[str], timezone: str, retention_days: int,
-            **settings: Any) -> Site:
+            external_id: str = "", **settings: Any) -> Site:
         checked = self._check_settings(self.defaults | settings)
         if "rollup_retention_days" not in settings:
             # A site that keeps raw rows longer than the default rollup period keeps its rollups as long.
             checked["rollup_retention_days"] = max(checked.get("rollup_retention_days",
                                                                DEFAULT_ROLLUP_RETENTION_DAYS), retention_days)
         check_tiers(retention_days, checked["rollup_retention_days"])
+        # The lock makes "is the external id free" and "which id is next" hold until the write, within this
+        # process (which, in embedded mode, is the only one; nodes sharing a ClickHouse server should let one
+        # of them provision).
         with self._lock:
+            self._check_external_id_free(external_id, None)
             next_id = self.store.client().query("SELECT max(site_id) + 1 FROM sites").result_rows[0][0]
             site = Site(
                 site_id=max(int(next_id), 1),
@@ -259,6 +290,7 @@ class SiteRegistry:
                 timezone=check_timezone(timezone),
                 retention_days=retention_days,
                 created_at=datetime.now(UTC).replace(microsecond=0),
+                external_id=external_id,
                 **checked,
             )
             self._write(site)
@@ -272,7 +304,8 @@ class SiteRegistry:
         return {name: check_setting(name, value) for name, value in settings.items()}
 
     def update(self, site_id: int, *, name: str | None = None, domains: Iterable[str] | None = None,
-               timezone: str | None = None, retention_days: int | None = None, **settings: Any) -> Site:
+               timezone: str | None = None, retention_days: int | None = None, external_id: str | None = None,
+               **settings: Any) -> Site:
         site = self.get(site_id)
         if site is None:
             raise KeyError(site_id)
@@ -285,7 +318,10 @@ class SiteRegistry:
             **self._check_settings(settings),
         )
         check_tiers(changed.retention_days, changed.rollup_retention_days)
-        self._write(changed)
+        with self._lock:
+            if external_id is not None:
+                changed = replace(changed, external_id=self._check_external_id_free(external_id, site_id))
+            self._write(changed)
         if changed.retention_days != site.retention_days:
             self.reapply_retention(RAW_TABLES, site_id, changed.retention_days)
         if changed.rollup_retention_days != site.rollup_retention_days:
@@ -331,3 +367,17 @@ class SiteCache:
 
     def get(self, site_id: int) -> Site | None:
         return self._snapshot.get().get(site_id)
+
+
+def _site_from_row(row: dict[str, Any]) -> Site:
+    return Site(
+        site_id=row["site_id"], name=row["name"], domains=tuple(row["domains"]), timezone=row["timezone"],
+        retention_days=row["retention_days"], created_at=row["created_at"].replace(tzinfo=UTC),
+        ipv4_mask_bytes=row["ipv4_mask_bytes"], ipv6_prefix_bits=row["ipv6_prefix_bits"],
+        geo_full_ip=bool(row["geo_full_ip"]), cookieless=bool(row["cookieless"]),
+        visit_timeout_minutes=row["visit_timeout_minutes"], excluded_ips=tuple(row["excluded_ips"]),
+        excluded_user_agents=tuple(row["excluded_user_agents"]), excluded_params=tuple(row["excluded_params"]),
+        visitor_cookie_seconds=row["visitor_cookie_seconds"], session_cookie_seconds=row["session_cookie_seconds"],
+        referral_cookie_seconds=row["referral_cookie_seconds"], respect_dnt=bool(row["respect_dnt"]),
+        rollup_retention_days=row["rollup_retention_days"], search_params=tuple(row["search_params"]),
+        search_category_params=tuple(row["search_category_params"]), external_id=row["external_id"])

@@ -15,31 +15,37 @@ from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from collector.optout import render_optout_embed
+from collector.snippet import render_snippet
 from dashboards.api import error
 from dashboards.export import rows_csv
 from ingest.numbers import whole_number
-from ingest.sites import LIST_SETTINGS, SiteError
+from ingest.sites import LIST_SETTINGS, DuplicateExternalId, SiteError
 from teller.admin import ACTOR_HEADER, AdminError, LocalAdmin, runtime_admin
+from teller.admin_fields import (
+    MAX_PAGE_SIZE,
+    SHARE_FIELD_TYPES,
+    SITE_FIELD_TYPES,
+    SITE_REQUIRED,
+    SUBJECT_FIELD_TYPES,
+    USER_FIELD_TYPES,
+    USER_TOKEN_FIELD_TYPES,
+)
+from teller.admin_openapi import admin_openapi_document
 from teller.audit_log import clean_actor
 from teller.runtime import Runtime, admin_token
 from teller.shared_links import share_path
 from teller.totp import provisioning_uri
 
-_FIELDS: dict[str, type] = {
-    "name": str, "domains": list, "timezone": str, "retention_days": int, "rollup_retention_days": int,
-    "ipv4_mask_bytes": int, "ipv6_prefix_bits": int, "geo_full_ip": bool, "cookieless": bool,
-    "visit_timeout_minutes": int, "excluded_ips": list, "excluded_user_agents": list, "excluded_params": list,
-    "visitor_cookie_seconds": int, "session_cookie_seconds": int, "referral_cookie_seconds": int,
-    "respect_dnt": bool, "search_params": list, "search_category_params": list,
-}
 _LISTS = ("domains", *LIST_SETTINGS)
-_SITE_REQUIRED = ("name", "domains", "timezone", "retention_days")
-_SUBJECT_FIELDS = {"visitor": str, "user_id": str, "cookieless": dict, "site_id": int}
-_USER_FIELDS = {"email": str, "password": str, "super_admin": bool}
-_USER_TOKEN_FIELDS = {"email": str, "site_ids": list, "label": str}
-_SHARE_FIELDS = {"label": str, "password": str}
+_FIELDS = SITE_FIELD_TYPES
+_SITE_REQUIRED = SITE_REQUIRED
+_SUBJECT_FIELDS = SUBJECT_FIELD_TYPES
+_USER_FIELDS = USER_FIELD_TYPES
+_USER_TOKEN_FIELDS = USER_TOKEN_FIELD_TYPES
+_SHARE_FIELDS = SHARE_FIELD_TYPES
 
 
 class _Refused(Exception):
@@ -87,6 +93,23 @@ def _site_id(request: Request) -> int:
     return site_id
 
 
+def _page(request: Request) -> tuple[int | None, int]:
+    """?limit= and ?offset= of a listing: no limit answers everything (as the CLI asks), else at most
+    MAX_PAGE_SIZE items."""
+    limit_text, offset_text = request.query_params.get("limit"), request.query_params.get("offset", "0")
+    limit = whole_number(limit_text, limit=MAX_PAGE_SIZE) if limit_text is not None else None
+    offset = whole_number(offset_text)
+    if limit_text is not None and (limit is None or limit < 1):
+        raise _Refused(400, f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    if offset is None:
+        raise _Refused(400, "offset must be a whole number")
+    return limit, offset
+
+
+def _listing(name: str, items: list[Any], total: int, limit: int | None, offset: int) -> dict[str, Any]:
+    return {name: items, "total": total, "limit": limit, "offset": offset}
+
+
 Handler = Callable[[Request, LocalAdmin], Any]
 
 
@@ -109,6 +132,9 @@ class AdminApi:
             result = await handler(request, admin)
         except _Refused as refused:
             return error(refused.status, refused.reason)
+        except DuplicateExternalId as duplicate:
+            # The panel's retry of a create that went through: the answer names the site it already made.
+            return JSONResponse({"error": str(duplicate), "site_id": duplicate.site_id}, status_code=409)
         except AdminError as reason:
             return error(404 if str(reason).startswith("no ") else 400, str(reason))
         except SiteError as reason:
@@ -120,7 +146,7 @@ class AdminApi:
     async def sites(self, request: Request) -> Response:
         async def handle(request: Request, admin: LocalAdmin) -> Any:
             if request.method == "GET":
-                return {"sites": [site.as_json() for site in await run_in_threadpool(admin.list_sites)]}
+                return await run_in_threadpool(self._site_listing, request, admin)
             body = _site_body(await _json_object(request), required=True)
             settings = {key: value for key, value in body.items() if key not in _SITE_REQUIRED}
             site = await run_in_threadpool(lambda: admin.add_site(body["name"], body["domains"], body["timezone"],
@@ -137,6 +163,37 @@ class AdminApi:
                 return (await run_in_threadpool(admin.delete_site, site_id)).as_json()
             body = _site_body(await _json_object(request), required=False)
             return (await run_in_threadpool(admin.update_site, site_id, body)).as_json()
+        return await self._run(request, handle)
+
+    @staticmethod
+    def _site_listing(request: Request, admin: LocalAdmin) -> dict[str, Any]:
+        """Every site, a page of them (?limit=&offset=, by id), or the one with ?external_id= (or none)."""
+        limit, offset = _page(request)
+        external_id = request.query_params.get("external_id")
+        if external_id is not None:
+            found = admin.registry.by_external_id(external_id)
+            return _listing("sites", [found.as_json()] if found else [], int(found is not None), None, 0)
+        sites = admin.registry.list(limit, offset)
+        total = admin.registry.count() if limit is not None or offset else len(sites)
+        return _listing("sites", [site.as_json() for site in sites], total, limit, offset)
+
+    async def site_snippet(self, request: Request) -> Response:
+        """The tracking code to paste, as `teller snippet` prints it: JSON, or the HTML alone with ?format=html."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            site = await run_in_threadpool(admin.get_site, _site_id(request))
+            base_url = self.runtime.settings.server.public_url
+            html = render_snippet(base_url, site.site_id)
+            if request.query_params.get("format") == "html":
+                return PlainTextResponse(html)
+            return {"site_id": site.site_id, "html": html, "tracker_url": base_url + "matomo.php",
+                    "script_url": f"{base_url}teller.js?idsite={site.site_id}",
+                    "optout_html": render_optout_embed(base_url)}
+        return await self._run(request, handle)
+
+    async def openapi(self, request: Request) -> Response:
+        """The admin API's description; behind the admin token like the API itself (keep /api/admin/ private)."""
+        async def handle(request: Request, admin: LocalAdmin) -> Any:
+            return admin_openapi_document()
         return await self._run(request, handle)
 
     # Tracking tokens --------------------------------------------------------------------------------------
@@ -166,10 +223,14 @@ class AdminApi:
     # answered back; TOTP secrets and API tokens are answered once, when they are made.
 
     async def users(self, request: Request) -> Response:
-        """GET lists users with their roles; POST {"email", "password", "super_admin"?} adds one."""
+        """GET lists users with their roles (?limit=&offset= for a page); POST {"email", "password",
+        "super_admin"?} adds one."""
         async def handle(request: Request, admin: LocalAdmin) -> Any:
             if request.method == "GET":
-                return {"users": [user.as_json() for user in await run_in_threadpool(admin.list_users)]}
+                limit, offset = _page(request)
+                users = await run_in_threadpool(admin.list_users)
+                page = users[offset:offset + limit] if limit is not None else users[offset:]
+                return _listing("users", [user.as_json() for user in page], len(users), limit, offset)
             body = await _json_object(request)
             _check_fields(body, _USER_FIELDS)
             if "email" not in body or "password" not in body:

@@ -30,6 +30,7 @@ from dashboards.csrf import CsrfMiddleware
 from dashboards.framing import FramingPolicy
 from dashboards.guard import Guard
 from dashboards.sessions import SessionCodec
+from dashboards.settings_page import SiteSettingsPage
 from dashboards.share import SharedDashboard, SharedLinkPages
 from dashboards.web import DashboardPages
 from ingest.useragent import parse_user_agent
@@ -108,6 +109,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
     login = LoginPages(guard, UserStore(runtime.store), settings.secret_key)
     shared = SharedDashboard(runtime, pages, api, sessions)
     shared_links = SharedLinkPages(runtime, pages)
+    site_settings = SiteSettingsPage(runtime, pages.render, pages.error_page)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,6 +133,7 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/sites/{site_id}", guard.page(pages.site)),
         Route("/sites/{site_id}/shared-links", guard.page(shared_links.manage), methods=["GET", "POST"]),
         Route("/sites/{site_id}/shared-links/{link_id}/revoke", guard.page(shared_links.revoke), methods=["POST"]),
+        Route("/sites/{site_id}/settings", guard.page(site_settings.handle), methods=["GET", "POST"]),
         Route("/retention", guard.page(pages.retention, super_admin=True)),
         # Reached by the link's secret alone: no session, one site (dashboards/share.py).
         Route("/share/{secret}", shared.view, methods=["GET", "POST"]),
@@ -145,6 +148,8 @@ def build_app(runtime: Runtime, on_ready: Callable[[], None] | None = None,
         Route("/api/v1/openapi.json", api.openapi),
         Route("/api/admin/sites", admin.sites, methods=["GET", "POST"]),
         Route("/api/admin/sites/{site_id}", admin.site, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/admin/sites/{site_id}/snippet", admin.site_snippet, methods=["GET"]),
+        Route("/api/admin/openapi.json", admin.openapi, methods=["GET"]),
         Route("/api/admin/tokens", admin.tracking_tokens, methods=["GET", "POST"]),
         Route("/api/admin/tokens/{token_id}", admin.tracking_token, methods=["DELETE"]),
         Route("/api/admin/users", admin.users, methods=["GET", "POST"]),

@@ -32,6 +32,7 @@ from teller.cli_users import add_user_commands
 from teller.config import ConfigError, Settings, config_path_from, load_settings, write_default_config
 from teller.durations import parse_days, parse_seconds
 from teller.retention import render_text
+from teller.runtime import admin_token
 
 log = logging.getLogger("teller")
 
@@ -241,6 +242,12 @@ def cmd_snippet(args: argparse.Namespace) -> int:
     print(render_snippet(settings.server.public_url, args.site), end="")
     print("\n<!-- Opt-out widget (Dutch or English, following the browser): paste into your privacy policy -->\n"
           + render_optout_embed(settings.server.public_url), end="")
+    return 0
+
+
+def cmd_admin_token(args: argparse.Namespace) -> int:
+    # Derived from secret_key (never stored): a hosting panel on this host sends it to /api/admin/.
+    print(admin_token(settings_for(args).secret_key))
     return 0
 
 
@@ -463,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     snippet = commands.add_parser("snippet", help="print the tracking code to paste into a site's pages")
     snippet.add_argument("--site", type=int, required=True, help="site id")
     snippet.set_defaults(handler=cmd_snippet)
+    commands.add_parser("admin-token", help="print the admin API's bearer token (for a hosting panel)") \
+        .set_defaults(handler=cmd_admin_token)
 
     site = commands.add_parser("site", help="manage sites").add_subparsers(dest="site_command", required=True,
                                                                            metavar="ACTION")

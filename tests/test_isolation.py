@@ -31,9 +31,10 @@ PUBLIC_PATHS = {"/teller.js", "/matomo.js", "/piwik.js", "/optout.js", "/healthz
                 "/login/totp", "/logout"}
 KNOWN_GUARDED = {"/", "/sites/{site_id}", "/retention", "/api/v1/sites", "/api/v1/sites/{site_id}/summary",
                  "/api/v1/sites/{site_id}/breakdown", "/api/v1/sites/{site_id}/realtime", "/api/v1/overview",
-                 "/metrics", "/sites/{site_id}/shared-links"}
-# Pages for a site's admins only (its viewers get 403): they show the site's name, not its numbers.
-ADMIN_ONLY = {"/sites/{site_id}/shared-links"}
+                 "/metrics", "/sites/{site_id}/shared-links", "/sites/{site_id}/settings"}
+# Pages only a site's admins (and super-admins) may open: its viewers get 403 there, strangers the usual 404.
+# They show the site's name (the settings page its domains too), not its numbers.
+ADMIN_ONLY = {"/sites/{site_id}/shared-links", "/sites/{site_id}/settings"}
 # Reached by a shared link's secret alone, without a session: tested by test_a_shared_link_reaches_its_site_only.
 SHARED_PREFIX = "/share/"
 KNOWN_SHARED = {"/share/{secret}", "/share/{secret}/export", "/share/{secret}/realtime"}
@@ -129,8 +130,10 @@ def test_every_route_refuses_strangers_and_shows_them_nothing_of_another_site(
     for route in routes:
         if "{site_id}" in route.path:
             response = http.get(url(route, bravo))
-            # (The HTML page shows the name and the pages; the JSON has the domains too.)
-            expected = {"Bravo"} if route.path in ADMIN_ONLY else {"Bravo", "geheime-pagina"}
+            # (The HTML page shows the name and the pages; the JSON has the domains too; the settings page the
+            # name and the domains, the shared-links page the name.)
+            expected = ({"Bravo", "bravo-geheim"} if route.path.endswith("/settings") else {"Bravo"}) \
+                if route.path in ADMIN_ONLY else {"Bravo", "geheime-pagina"}
             assert response.status_code == 200 and expected <= set(leaked(response.text)), route.path
     assert "Bravo" in http.get("/").text and "Bravo" in http.get("/api/v1/sites").text
     http.cookies.clear()
@@ -150,8 +153,8 @@ def test_every_route_refuses_strangers_and_shows_them_nothing_of_another_site(
                     missing = client.get(url(route, 999), follow_redirects=False)
                     assert (missing.status_code, missing.text.replace("999", str(bravo.site_id))) == (
                         response.status_code, response.text), where
-                    # ...while her own site answers, so the refusal above is about Bravo, not the route (a page
-                    # for admins tells its viewer so).
+                    # ...while her own site answers, so the refusal above is about Bravo, not the route (on an
+                    # admin-only page, with the 403 of a viewer).
                     own = client.get(url(route, tenants.alpha), follow_redirects=False).status_code
                     assert own in ((403, 303) if route.path in ADMIN_ONLY else (200, 303)), where
                 else:

@@ -21,7 +21,7 @@ COMMANDS = [[], ["init"], ["serve"], ["migrate"], ["demo"], ["snippet"], ["site"
             ["user", "reset-password"], ["user", "grant"], ["user", "revoke"], ["user", "delete"], ["user", "totp"],
             ["user", "totp", "enable"], ["user", "totp", "disable"], ["user", "token"], ["user", "token", "add"],
             ["user", "token", "list"], ["user", "token", "revoke"], ["share"], ["share", "add"], ["share", "list"],
-            ["share", "revoke"]]
+            ["share", "revoke"], ["admin-token"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "teller")
