@@ -56,6 +56,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,8 +70,10 @@ from dashboards.breakdowns import FROM_ROLLUPS, Breakdowns
 from dashboards.filters import DIMENSIONS, Filter, parse_filters
 from dashboards.periods import DateRange, comparison_range, parse_range
 from dashboards.queries import StatsQueries
-from dashboards.site_page import PANEL_ROWS
+from dashboards.report import site_summary
+from dashboards.site_page import MAP_ROWS, PANEL_ROWS, Links, build_panels
 from dashboards.site_page import PANELS as SITE_PAGE_PANELS
+from dashboards.web import PANEL_QUERY_THREADS
 from ingest.migrations import migrate
 from ingest.rollups import RollupBuilder
 from ingest.sites import Site, SiteRegistry
@@ -159,6 +162,9 @@ class Scenario:
     dashboard_ms: list[float] = field(default_factory=list)
     summary_ms: list[float] = field(default_factory=list)
     page_ms: list[float] = field(default_factory=list)  # the dashboard page's panels (PAGE_PANELS)
+    served: Callable[[], object] | None = None  # the page's queries as the server runs them, in parallel
+    served_ms: list[float] = field(default_factory=list)
+    served_cpu_ms: list[float] = field(default_factory=list)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -197,10 +203,29 @@ def panels_for(queries: StatsQueries, breakdowns: Breakdowns, site: Site, date_r
         Panel("dropped", lambda: queries.dropped(site, date_range), False),
     ]
     for dimension in dimensions:
-        limit = PANEL_ROWS if dimension in PAGE_PANELS else 100  # the page's panels show 10 rows, the API 100
-        panels.append(Panel(dimension, lambda dimension=dimension, limit=limit: breakdowns.report(
-            site, date_range, dimension, filters, limit)))
+        # The page's panels as dashboards/site_page.py asks for them (10 rows, the country map's 300, no visits
+        # column); the others as the Stats API's default (100 rows, every metric).
+        on_page = dimension in PAGE_PANELS
+        limit = (MAP_ROWS if dimension == "country" else PANEL_ROWS) if on_page else 100
+        panels.append(Panel(dimension, lambda dimension=dimension, limit=limit, on_page=on_page: breakdowns.report(
+            site, date_range, dimension, filters, limit, with_visits=not on_page)))
     return panels
+
+
+def served_page(queries: StatsQueries, breakdowns: Breakdowns, site: Site, date_range: DateRange,
+                filter_text: str, now: datetime, executor: ThreadPoolExecutor) -> Callable[[], object]:
+    """The dashboard page's queries as dashboards/web.py runs them: the summary and the panels on its pool of
+    PANEL_QUERY_THREADS threads."""
+    query = {"period": "custom", "from": date_range.first.isoformat(), "to": date_range.last.isoformat(),
+             "compare": "previous"}
+    filter_texts = [filter_text] if filter_text else []
+
+    def run() -> object:
+        summary = executor.submit(site_summary, queries, site, query, now, filter_texts, top_pages=False)
+        panels = build_panels(breakdowns, site, date_range, parse_filters(filter_texts),
+                              queries.reads_rollups(site, date_range, now), Links(site, []), executor)
+        return summary.result(), panels
+    return run
 
 
 def measure(store: RecordingStore, scenario: Scenario, repetitions: int) -> None:
@@ -229,6 +254,14 @@ def measure(store: RecordingStore, scenario: Scenario, repetitions: int) -> None
         scenario.dashboard_ms.append((time.perf_counter() - pass_started) * 1000)
         scenario.summary_ms.append(summary)
         scenario.page_ms.append(page)
+    if scenario.served is not None:
+        scenario.served()  # warm-up
+        for _ in range(repetitions):
+            cpu_before = cpu_seconds()
+            started = time.perf_counter()
+            scenario.served()
+            scenario.served_ms.append((time.perf_counter() - started) * 1000)
+            scenario.served_cpu_ms.append((cpu_seconds() - cpu_before) * 1000)
     client = store.client()
     for result in results.values():
         result.rows_to_read = sum(int(row[3]) for item in result.statements for row in client.query(
@@ -339,6 +372,11 @@ def timing_table(out: Report, scenarios: list[Scenario]) -> None:
     out("| **dashboard page († panels)** | " + " | ".join(
         f"**{fmt_ms(statistics.median(s.page_ms))} / {fmt_ms(percentile(s.page_ms, 0.9))}**"
         for s in scenarios) + " |")
+    out(f"| **dashboard page as served ({PANEL_QUERY_THREADS} query threads)** | " + " | ".join(
+        f"**{fmt_ms(statistics.median(s.served_ms))} / {fmt_ms(percentile(s.served_ms, 0.9))}**"
+        if s.served_ms else "" for s in scenarios) + " |")
+    out("| dashboard page as served: process CPU ms | " + " | ".join(
+        fmt_ms(statistics.median(s.served_cpu_ms)) if s.served_cpu_ms else "" for s in scenarios) + " |")
     out("| **whole dashboard (every panel), sequential** | " + " | ".join(
         f"**{fmt_ms(statistics.median(s.dashboard_ms))} / {fmt_ms(percentile(s.dashboard_ms, 0.9))}**"
         for s in scenarios) + " |")
@@ -383,6 +421,7 @@ def as_json(scenario: Scenario) -> dict[str, Any]:
         "label": scenario.label, "filter": scenario.filter_text, "from": scenario.date_range.first.isoformat(),
         "to": scenario.date_range.last.isoformat(), "retention_days": scenario.site.retention_days,
         "dashboard_ms": scenario.dashboard_ms, "summary_ms": scenario.summary_ms, "page_ms": scenario.page_ms,
+        "served_ms": scenario.served_ms, "served_cpu_ms": scenario.served_cpu_ms,
         "panels": {name: {"ms": result.ms, "median_ms": result.median, "p90_ms": result.p90,
                           "cpu_ms": result.cpu_ms, "clickhouse_ms": result.clickhouse_ms,
                           "queries": result.queries, "rows_to_read": result.rows_to_read,
@@ -501,6 +540,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             meta_path.write_text(json.dumps({"site_id": site.site_id, "now": now.isoformat(),
                                              "report": generated_report}, default=str))
         report["now"] = now.isoformat()
+        executor = ThreadPoolExecutor(max_workers=PANEL_QUERY_THREADS, thread_name_prefix="panel")
         queries = StatsQueries(store)  # exact: every row
         breakdowns = Breakdowns(queries)
         scenarios: list[Scenario] = []
@@ -514,7 +554,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     label = f"{period}, {text or 'no filter'}" + (f", 1/{factor}" if kind else "")
                     scenarios.append(Scenario(f"{period}:{text}{kind}", label, site, date_range, text, panels_for(
                         scenario_queries, scenario_breakdowns, site, date_range,
-                        parse_filters([text] if text else []), tuple(DIMENSIONS), now)))
+                        parse_filters([text] if text else []), tuple(DIMENSIONS), now), served=served_page(
+                        scenario_queries, scenario_breakdowns, site, date_range, text, now, executor)))
         report["sample_above_rows"] = args.sample_above_rows
         short = dataclasses.replace(site, retention_days=ROLLUP_RETENTION_DAYS)
         today = parse_range({"period": "90d"}, site.zone, now).last
@@ -524,7 +565,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if not queries.reads_rollups(short, date_range):
                 raise RuntimeError(f"{name} would not read rollups")
             scenarios.append(Scenario(f"rollups:{name}", f"{name} from rollups", short, date_range, "", panels_for(
-                queries, breakdowns, short, date_range, [], FROM_ROLLUPS, now)))
+                queries, breakdowns, short, date_range, [], FROM_ROLLUPS, now), served=served_page(
+                queries, breakdowns, short, date_range, "", now, executor)))
         report["load_average_before_timing"] = os.getloadavg()
         report["cpu_pressure_before_timing"] = cpu_pressure()
         for scenario in scenarios:
@@ -609,8 +651,9 @@ def write_tables(out: Report, report: dict[str, Any], scenarios: list[Scenario],
         out(f"| every panel < 150 ms median | {scenario.label} | slowest {worst.name} {worst.median:,.0f} ms; "
             f"{missed} of {len(scenario.results)} at or over | {'met' if not missed else '**missed**'} |")
     for scenario in scenarios:
-        median = statistics.median(scenario.page_ms)
-        out(f"| dashboard page († panels) < 1 s | {scenario.label} | {median:,.0f} ms median | "
+        median = statistics.median(scenario.served_ms)
+        out(f"| dashboard page as served < 1 s | {scenario.label} | {median:,.0f} ms median "
+            f"(its panels one after another: {statistics.median(scenario.page_ms):,.0f} ms) | "
             f"{'met' if median < DASHBOARD_TARGET_MS else '**missed**'} |")
     for scenario in scenarios:
         median = statistics.median(scenario.dashboard_ms)

@@ -23,10 +23,6 @@ from ingest.sites import Site
 MAX_LIMIT = 1000
 # The breakdowns rollups keep (they use the report's dimension names; "" is their day totals).
 FROM_ROLLUPS = tuple(name for name in ROLLUP_DIMENSIONS if name)
-# Page load time: the sum of Matomo's performance timings, in ms, over the page views that sent them (a
-# timing the browser did not send is stored as -1).
-_LOAD_TIME = " + ".join(f"greatest({column}, 0)" for column in (
-    "pf_network", "pf_server", "pf_transfer", "pf_dom_processing", "pf_dom_completion", "pf_onload"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +37,13 @@ def _rate(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
+def _visit_row(sample: Sample, value: str, visitors: int, visits: int, pageviews: int, bounces: int,
+               duration: int) -> dict[str, Any]:
+    return {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
+            "pageviews": sample.count(pageviews), "bounce_rate": _rate(int(bounces), int(visits)),
+            "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
+
+
 class Breakdowns:
     def __init__(self, queries: StatsQueries) -> None:
         self.queries = queries
@@ -49,7 +52,9 @@ class Breakdowns:
         return list(self.queries.store.client().query(sql, parameters=parameters).result_rows)
 
     def report(self, site: Site, date_range: DateRange, dimension: str, filters: list[Filter],
-               limit: int = 100, offset: int = 0) -> Breakdown:
+               limit: int = 100, offset: int = 0, with_visits: bool = True) -> Breakdown:
+        """`with_visits=False` leaves out an action report's visits (the dashboard's panels do not show them,
+        and counting them is a second unique count per row)."""
         if dimension not in DIMENSIONS:
             raise FilterError(f"{dimension[:50]!r} is not a dimension; one of {', '.join(DIMENSIONS)}")
         if self.queries.reads_rollups(site, date_range):
@@ -65,7 +70,7 @@ class Breakdowns:
         if target.table == "sessions":
             rows = self._visits(target.expression, dimension, filters, parameters, sample)
         else:
-            rows = self._actions(target.expression, target.kind, filters, parameters, sample)
+            rows = self._actions(target.expression, target.kind, filters, parameters, sample, with_visits)
             if target.kind == "goal":
                 rows = self._with_conversion_rates(rows, filters, parameters, sample)
         return Breakdown(dimension, "raw", rows, sample)
@@ -83,26 +88,59 @@ class Breakdowns:
                "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
                f"{latest}{conditions} GROUP BY value HAVING visits > 0 "
                "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
-        return [{"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
-                 "pageviews": sample.count(pageviews), "bounce_rate": _rate(int(bounces), int(visits)),
-                 "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
-                for value, visitors, visits, pageviews, bounces, duration in self._query(sql, parameters | values)]
+        return [_visit_row(sample, *row) for row in self._query(sql, parameters | values)]
+
+    def visit_reports(self, site: Site, date_range: DateRange, dimensions: list[str], filters: list[Filter],
+                      limit: int) -> dict[str, Breakdown]:
+        """Several visit breakdowns of raw rows from one pass over the visits (GROUPING SETS), each with the
+        rows report() gives: the dashboard's panels. Not for exit_page, whose changing value needs FINAL."""
+        targets = [DIMENSIONS[name] for name in dimensions]
+        if len(targets) < 2 or any(target.table != "sessions" or target.name == "exit_page" for target in targets):
+            raise ValueError("visit_reports groups two or more visit dimensions other than exit_page")
+        sample = self.queries.sample(site, date_range)
+        conditions, values = where(filters, "sessions", sample=sample)
+        final = " FINAL" if any(item.dimension.name == "exit_page" for item in filters) else ""
+        latest = " AND sign = 1" if final else ""
+        # Each row belongs to one grouping set; GROUPING(x) = 0 names the set's expression (SQL standard).
+        *first, last = targets
+        which = "multiIf(" + "".join(f"grouping({target.expression}) = 0, {index}, "
+                                     for index, target in enumerate(first)) + f"{len(first)})"
+        value = "multiIf(" + "".join(f"dimension_index = {index}, toString({target.expression}), "
+                                     for index, target in enumerate(first)) + f"toString({last.expression}))"
+        sets = ", ".join(f"({target.expression})" for target in targets)
+        sql = (f"SELECT {which} AS dimension_index, {value} AS value, uniq(visitor_id) AS visitors, "  # noqa: S608
+               "sum(sign) AS visits, sum(sign * pageviews), sum(sign * is_bounce), sum(sign * duration) "
+               f"FROM sessions{final}{sample.clause} WHERE site_id = {{site:UInt32}} "
+               "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
+               f"{latest}{conditions} GROUP BY GROUPING SETS ({sets}) HAVING visits > 0 "
+               "ORDER BY dimension_index, visitors DESC, visits DESC, value LIMIT {limit:UInt32} BY dimension_index")
+        parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
+                      "limit": min(limit, MAX_LIMIT)}
+        rows: dict[int, list[dict[str, Any]]] = {index: [] for index in range(len(targets))}
+        for index, *row in self._query(sql, parameters | values):
+            rows[int(index)].append(_visit_row(sample, *row))
+        return {target.name: Breakdown(target.name, "raw", rows[index], sample)
+                for index, target in enumerate(targets)}
 
     def _actions(self, expression: str, kind: str, filters: list[Filter],
-                 parameters: dict[str, Any], sample: Sample) -> list[dict[str, Any]]:
+                 parameters: dict[str, Any], sample: Sample, with_visits: bool) -> list[dict[str, Any]]:
         conditions, values = where(filters, "events", kind, sample)
-        # Load time belongs to page views and revenue to goals: other kinds do not read those columns.
-        load_time = f"avgIf({_LOAD_TIME}, pf_onload > 0)" if kind == "pageview" else "0"
+        # Load time (ms, -1 when not sent; ingest/migrations.py) belongs to page views and revenue to goals:
+        # other kinds do not read those columns.
+        load_time = "avgIf(load_time_ms, load_time_ms >= 0)" if kind == "pageview" else "0"
         revenue = "sum(revenue)" if kind == "goal" else "0"
-        sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, uniq(visit_id), "  # noqa: S608
+        visits = "uniq(visit_id)" if with_visits else "0"
+        sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, {visits}, "  # noqa: S608
                f"count() AS actions, {load_time}, {revenue} FROM events{sample.clause} "
                "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
                f"AND {kind_condition(kind)}{conditions} GROUP BY value "
                "ORDER BY visitors DESC, actions DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
         rows = []
-        for value, visitors, visits, actions, load_time_ms, revenue_sum in self._query(sql, parameters | values):
-            row: dict[str, Any] = {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
-                                   "actions": sample.count(actions)}
+        for value, visitors, visit_count, actions, load_time_ms, revenue_sum in self._query(sql, parameters | values):
+            row: dict[str, Any] = {"value": value, "visitors": sample.count(visitors)}
+            if with_visits:
+                row["visits"] = sample.count(visit_count)
+            row["actions"] = sample.count(actions)
             if kind == "pageview":
                 row["load_time_ms"] = round(float(load_time_ms)) if load_time_ms == load_time_ms else None  # NaN
             if kind == "goal":

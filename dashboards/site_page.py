@@ -6,12 +6,15 @@ so a view can be bookmarked and shared with a colleague who has access.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from dashboards.breakdowns import FROM_ROLLUPS, Breakdowns
-from dashboards.filters import Filter
+from dashboards.breakdowns import FROM_ROLLUPS, Breakdown, Breakdowns
+from dashboards.filters import DIMENSIONS, Filter
 from dashboards.periods import DateRange
 from dashboards.world_map import world_map
 from ingest.sites import Site
@@ -51,6 +54,9 @@ PANELS = (
     PanelSpec("search_keyword", "Site search", _ACTION_COLUMNS),
     PanelSpec("hour", "Time of day", _ACTION_COLUMNS),
 )
+# The visit panels read together, in one pass over the visits (exit pages need FINAL, so they are read alone).
+GROUPED = tuple(spec.dimension for spec in PANELS
+                if DIMENSIONS[spec.dimension].table == "sessions" and spec.dimension != "exit_page")
 
 
 class Links:
@@ -110,17 +116,27 @@ class Links:
 
 
 def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filters: list[Filter],
-                 from_rollups: bool, links: Links) -> list[dict[str, Any]]:
-    """The panels with their top rows. A range read from rollups shows the panels rollups keep, unfiltered."""
-    panels = []
-    for spec in PANELS:
-        if from_rollups and spec.dimension not in FROM_ROLLUPS:
-            continue
-        mapped = spec.dimension == "country"
-        report = breakdowns.report(site, date_range, spec.dimension, [] if from_rollups else filters,
-                                   MAP_ROWS if mapped else PANEL_ROWS)
-        panels.append({"dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
-                       "rows": report.rows[:PANEL_ROWS], "translated": spec.translated,
-                       "filterable": not from_rollups, "csv": links.csv(spec.dimension),
-                       "map": world_map(report.rows) if mapped else None})
-    return panels
+                 from_rollups: bool, links: Links, executor: Executor | None = None) -> list[dict[str, Any]]:
+    """The panels with their top rows. The visit panels of raw rows come from one query (exit pages aside), the
+    others from one query each; with `executor`, those queries run on it side by side. A range read from
+    rollups shows the panels rollups keep, unfiltered."""
+    specs = [spec for spec in PANELS if not from_rollups or spec.dimension in FROM_ROLLUPS]
+    grouped = [] if from_rollups else [spec.dimension for spec in specs if spec.dimension in GROUPED]
+
+    def report(dimension: str) -> dict[str, Breakdown]:
+        limit = MAP_ROWS if dimension == "country" else PANEL_ROWS
+        return {dimension: breakdowns.report(site, date_range, dimension, [] if from_rollups else filters, limit,
+                                             with_visits=False)}
+
+    def grouped_reports() -> dict[str, Breakdown]:
+        return breakdowns.visit_reports(site, date_range, grouped, filters, MAP_ROWS) if grouped else {}
+    tasks: list[Callable[[], dict[str, Breakdown]]] = [grouped_reports] + [
+        partial(report, spec.dimension) for spec in specs if spec.dimension not in grouped]
+    reports: dict[str, Breakdown] = {}
+    for found in (executor.map(lambda task: task(), tasks) if executor is not None else (task() for task in tasks)):
+        reports.update(found)
+    return [{"dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
+             "rows": reports[spec.dimension].rows[:PANEL_ROWS], "translated": spec.translated,
+             "filterable": not from_rollups, "csv": links.csv(spec.dimension),
+             "map": world_map(reports[spec.dimension].rows) if spec.dimension == "country" else None}
+            for spec in specs]

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dashboards.filters import DIMENSIONS
+from dashboards.breakdowns import Breakdowns
+from dashboards.filters import DIMENSIONS, parse_filters
+from dashboards.periods import parse_range
+from dashboards.site_page import GROUPED
 from ingest.ipmask import ClientAddress
 from ingest.pipeline import TrackingRequest, Verdict
 from ingest.sites import Site
@@ -199,6 +202,21 @@ def test_filters_match_the_raw_rows(runtime: Runtime, dashboard: TestClient, see
     assert body["filters"] == filters
     assert by_value(body["rows"], next(iter(want.values()), {})) == want
     assert want != expected(runtime, site, dimension)  # the filter changed something
+
+
+@pytest.mark.parametrize("filters", [[], ["device==smartphone"], ["page==/prijzen"], ["exit_page==/prijzen"]],
+                         ids=lambda value: str(value))
+def test_the_dashboards_grouped_visit_panels_equal_the_single_reports(runtime: Runtime, seeded: tuple[Site, Site],
+                                                                      filters: list[str]) -> None:
+    site, _ = seeded
+    date_range = parse_range({"period": "7d"}, site.zone, datetime.now(UTC))
+    breakdowns = Breakdowns(runtime.queries)
+    grouped = breakdowns.visit_reports(site, date_range, list(GROUPED), parse_filters(filters), 3)
+    assert list(grouped) == list(GROUPED) and len(GROUPED) >= 10
+    for dimension in GROUPED:
+        single = breakdowns.report(site, date_range, dimension, parse_filters(filters), 3)
+        assert grouped[dimension].rows == single.rows, dimension
+    assert any(report.rows for report in grouped.values())
 
 
 def test_pages_carry_load_times_and_goals_conversion_rates_and_revenue(dashboard: TestClient,

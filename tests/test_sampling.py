@@ -93,6 +93,11 @@ def test_sampled_totals_and_breakdowns_are_the_scaled_counts_of_the_sampled_visi
         assert pages[path]["actions"] == sample.factor * len(on_page)
         assert pages[path]["visitors"] == sample.factor * len({row["visitor_id"] for row in on_page})
 
+    # The dashboard's grouped visit panels are sampled alike.
+    grouped = Breakdowns(queries).visit_reports(site, date_range, ["device", "entry_page"], [], 10)
+    assert grouped["entry_page"].rows == Breakdowns(queries).report(site, date_range, "entry_page", []).rows
+    assert grouped["device"].sample == sample and grouped["device"].rows[0]["visits"] == sample.factor * len(visits)
+
     # A filter across tables samples its subquery alike: the visits of sampled visitors that viewed /a.
     saw_a = {row["visit_id"] for row in views if row["pathname"] == "/a"}
     filtered = queries.totals(site, date_range, parse_filters(["page==/a"]))
