@@ -123,23 +123,27 @@ class SharedDashboard:
         links = Links(site, list(request.query_params.multi_items()), shared_path=share_path(secret))
         return shared_headers(await self.pages.dashboard(request, site, links, shared=True, embed=embed))
 
-    async def export(self, request: Request) -> Response:
-        """A panel's rows as CSV (or JSON), as /api/v1/sites/{id}/breakdown answers for the link's site."""
+    async def _open_site(self, request: Request) -> Site | Response:
+        """For the link's JSON and CSV routes: its site, or the refusal (unknown link, or still locked)."""
         found = await run_in_threadpool(self._find, request)
         if found is None:
             return shared_headers(error(404, "no such shared link"))
         _, link, site = found
         if link.has_password and not self._unlocked(request, link):
             return shared_headers(error(401, "this shared link needs its password"))
+        return site
+
+    async def export(self, request: Request) -> Response:
+        """A panel's rows as CSV (or JSON), as /api/v1/sites/{id}/breakdown answers for the link's site."""
+        site = await self._open_site(request)
+        if isinstance(site, Response):
+            return site
         return shared_headers(await self.api.site_breakdown(request, site))
 
     async def realtime(self, request: Request) -> Response:
-        found = await run_in_threadpool(self._find, request)
-        if found is None:
-            return shared_headers(error(404, "no such shared link"))
-        _, link, site = found
-        if link.has_password and not self._unlocked(request, link):
-            return shared_headers(error(401, "this shared link needs its password"))
+        site = await self._open_site(request)
+        if isinstance(site, Response):
+            return site
         return shared_headers(JSONResponse(await run_in_threadpool(self.runtime.queries.realtime, site)))
 
     # The password form ------------------------------------------------------------------------------------
