@@ -140,9 +140,9 @@ class DashboardPages:
         site = await run_in_threadpool(self.registry.get, site_id) if site_id is not None else None
         if site is None:
             return self.error_page(request, 404, "There is no site with id {site_id}.", site_id=text)
-        can_share = viewer_of(request).role(site.site_id) == "admin"
+        site_admin = viewer_of(request).role(site.site_id) == "admin"
         return await self.dashboard(request, site, Links(site, list(request.query_params.multi_items())),
-                                    can_share=can_share)
+                                    site_admin=site_admin)
 
     async def dashboard(self, request: Request, site: Site, links: Links, **context: Any) -> Response:
         """The site's dashboard for the request's period, filters and comparison: the site page, and a shared
