@@ -37,6 +37,23 @@ def _rate(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
+# What a visit report counts per value, over `sessions` rows (each visit's versions sum to one by sign).
+_VISIT_METRICS = ("uniq(visitor_id) AS visitors, sum(sign) AS visits, sum(sign * pageviews), "
+                  "sum(sign * is_bounce), sum(sign * duration)")
+
+
+def _visit_source(filters: list[Filter], sample: Sample, by_exit_page: bool) -> tuple[str, dict[str, str]]:
+    """`FROM sessions … WHERE …` of a visit report in the range, with its filters, and their values. A visit's
+    exit page changes with each page view, so only its latest version may count for it: FINAL when the report
+    or a filter is about exit pages."""
+    conditions, values = where(filters, "sessions", sample=sample)
+    final = by_exit_page or any(item.dimension.name == "exit_page" for item in filters)
+    source = (f"FROM sessions{' FINAL' if final else ''}{sample.clause} WHERE site_id = {{site:UInt32}} "
+              "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
+              f"{' AND sign = 1' if final else ''}{conditions}")
+    return source, values
+
+
 def _visit_row(sample: Sample, value: str, visitors: int, visits: int, pageviews: int, bounces: int,
                duration: int) -> dict[str, Any]:
     return {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
@@ -77,16 +94,8 @@ class Breakdowns:
 
     def _visits(self, expression: str, dimension: str, filters: list[Filter],
                 parameters: dict[str, Any], sample: Sample) -> list[dict[str, Any]]:
-        conditions, values = where(filters, "sessions", sample=sample)
-        # A visit's exit page changes with each page view; only its latest version may count for it.
-        final = " FINAL" if dimension == "exit_page" or any(item.dimension.name == "exit_page" for item in filters) \
-            else ""
-        latest = " AND sign = 1" if final else ""
-        sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, sum(sign) AS visits, "  # noqa: S608
-               "sum(sign * pageviews), sum(sign * is_bounce), sum(sign * duration) "
-               f"FROM sessions{final}{sample.clause} "
-               "WHERE site_id = {site:UInt32} AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
-               f"{latest}{conditions} GROUP BY value HAVING visits > 0 "
+        source, values = _visit_source(filters, sample, dimension == "exit_page")
+        sql = (f"SELECT {expression} AS value, {_VISIT_METRICS} {source} GROUP BY value HAVING visits > 0 "
                "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
         return [_visit_row(sample, *row) for row in self._query(sql, parameters | values)]
 
@@ -98,9 +107,7 @@ class Breakdowns:
         if len(targets) < 2 or any(target.table != "sessions" or target.name == "exit_page" for target in targets):
             raise ValueError("visit_reports groups two or more visit dimensions other than exit_page")
         sample = self.queries.sample(site, date_range)
-        conditions, values = where(filters, "sessions", sample=sample)
-        final = " FINAL" if any(item.dimension.name == "exit_page" for item in filters) else ""
-        latest = " AND sign = 1" if final else ""
+        source, values = _visit_source(filters, sample, by_exit_page=False)
         # Each row belongs to one grouping set; GROUPING(x) = 0 names the set's expression (SQL standard).
         *first, last = targets
         which = "multiIf(" + "".join(f"grouping({target.expression}) = 0, {index}, "
@@ -108,11 +115,8 @@ class Breakdowns:
         value = "multiIf(" + "".join(f"dimension_index = {index}, toString({target.expression}), "
                                      for index, target in enumerate(first)) + f"toString({last.expression}))"
         sets = ", ".join(f"({target.expression})" for target in targets)
-        sql = (f"SELECT {which} AS dimension_index, {value} AS value, uniq(visitor_id) AS visitors, "  # noqa: S608
-               "sum(sign) AS visits, sum(sign * pageviews), sum(sign * is_bounce), sum(sign * duration) "
-               f"FROM sessions{final}{sample.clause} WHERE site_id = {{site:UInt32}} "
-               "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}"
-               f"{latest}{conditions} GROUP BY GROUPING SETS ({sets}) HAVING visits > 0 "
+        sql = (f"SELECT {which} AS dimension_index, {value} AS value, {_VISIT_METRICS} {source} "
+               f"GROUP BY GROUPING SETS ({sets}) HAVING visits > 0 "
                "ORDER BY dimension_index, visitors DESC, visits DESC, value LIMIT {limit:UInt32} BY dimension_index")
         parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
                       "limit": min(limit, MAX_LIMIT)}
