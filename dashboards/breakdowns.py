@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards.filters import DIMENSIONS, Filter, FilterError, kind_condition, where
+from dashboards.filters import DIMENSIONS, Filter, FilterError, kind_condition, where, where_actions
 from dashboards.periods import DateRange
 from dashboards.queries import StatsQueries
 from dashboards.sampling import EXACT, Sample
@@ -59,6 +59,27 @@ def _visit_row(sample: Sample, value: str, visitors: int, visits: int, pageviews
     return {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
             "pageviews": sample.count(pageviews), "bounce_rate": _rate(int(bounces), int(visits)),
             "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
+
+
+def _action_extras(kinds: tuple[str, ...]) -> str:
+    """Load time (ms, -1 when not sent; ingest/migrations.py) belongs to page views and revenue to goals: a query
+    about other kinds does not read those columns."""
+    load_time = "avgIf(load_time_ms, name = 'pageview' AND load_time_ms >= 0)" if "pageview" in kinds else "0"
+    revenue = "sum(revenue)" if "goal" in kinds else "0"
+    return f"{load_time}, {revenue}"
+
+
+def _action_row(kind: str, sample: Sample, with_visits: bool, value: str, visitors: int, visit_count: int,
+                actions: int, load_time_ms: float, revenue: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"value": value, "visitors": sample.count(visitors)}
+    if with_visits:
+        row["visits"] = sample.count(visit_count)
+    row["actions"] = sample.count(actions)
+    if kind == "pageview":
+        row["load_time_ms"] = round(float(load_time_ms)) if load_time_ms == load_time_ms else None  # NaN: none sent
+    if kind == "goal":
+        row["revenue"] = float(revenue) * sample.factor
+    return row
 
 
 class Breakdowns:
@@ -129,28 +150,62 @@ class Breakdowns:
     def _actions(self, expression: str, kind: str, filters: list[Filter],
                  parameters: dict[str, Any], sample: Sample, with_visits: bool) -> list[dict[str, Any]]:
         conditions, values = where(filters, "events", kind, sample)
-        # Load time (ms, -1 when not sent; ingest/migrations.py) belongs to page views and revenue to goals:
-        # other kinds do not read those columns.
-        load_time = "avgIf(load_time_ms, load_time_ms >= 0)" if kind == "pageview" else "0"
-        revenue = "sum(revenue)" if kind == "goal" else "0"
         visits = "uniq(visit_id)" if with_visits else "0"
         sql = (f"SELECT {expression} AS value, uniq(visitor_id) AS visitors, {visits}, "  # noqa: S608
-               f"count() AS actions, {load_time}, {revenue} FROM events{sample.clause} "
+               f"count() AS actions, {_action_extras((kind,))} FROM events{sample.clause} "
                "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
                f"AND {kind_condition(kind)}{conditions} GROUP BY value "
                "ORDER BY visitors DESC, actions DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}")
-        rows = []
-        for value, visitors, visit_count, actions, load_time_ms, revenue_sum in self._query(sql, parameters | values):
-            row: dict[str, Any] = {"value": value, "visitors": sample.count(visitors)}
-            if with_visits:
-                row["visits"] = sample.count(visit_count)
-            row["actions"] = sample.count(actions)
-            if kind == "pageview":
-                row["load_time_ms"] = round(float(load_time_ms)) if load_time_ms == load_time_ms else None  # NaN
-            if kind == "goal":
-                row["revenue"] = float(revenue_sum) * sample.factor
-            rows.append(row)
-        return rows
+        return [_action_row(kind, sample, with_visits, *row) for row in self._query(sql, parameters | values)]
+
+    def action_reports(self, site: Site, date_range: DateRange, dimensions: list[str], filters: list[Filter],
+                       limit: int) -> dict[str, Breakdown]:
+        """Several action breakdowns of raw rows from one pass over the events, each with the rows
+        report(…, with_visits=False) gives: the dashboard's action panels. Either every dimension is of the same
+        kind (page views by page and by hour: GROUPING SETS), or each is of a different kind (events, goals,
+        outlinks, …: every row belongs to the one report of its kind). One query also means a filter's set of
+        visits is built once instead of once per panel."""
+        targets = [DIMENSIONS[name] for name in dimensions]
+        kinds = tuple(dict.fromkeys(target.kind for target in targets))
+        if not targets or any(target.table != "events" for target in targets) or \
+                len(kinds) not in (1, len(targets)):
+            raise ValueError("action_reports reads action dimensions all of one kind or each of its own kind")
+        sample = self.queries.sample(site, date_range)
+        conditions, values = where_actions(filters, kinds, sample)
+        if len(kinds) == 1:
+            # Each row belongs to one grouping set; GROUPING(x) = 0 names the set's expression (SQL standard).
+            *first, last = targets
+            which = "multiIf(" + "".join(f"grouping({target.expression}) = 0, {index}, "
+                                         for index, target in enumerate(first)) + f"{len(first)})"
+            value = "multiIf(" + "".join(f"dimension_index = {index}, toString({target.expression}), "
+                                         for index, target in enumerate(first)) + f"toString({last.expression}))"
+            grouping = "GROUPING SETS (" + ", ".join(f"({target.expression})" for target in targets) + ")"
+        else:
+            # The WHERE clause keeps only these kinds, so the last one needs no condition of its own.
+            *first, last = targets
+            which = "multiIf(" + "".join(f"{kind_condition(target.kind)}, {index}, "
+                                         for index, target in enumerate(first)) + f"{len(first)})"
+            value = "multiIf(" + "".join(f"{kind_condition(target.kind)}, toString({target.expression}), "
+                                         for target in first) + f"toString({last.expression}))"
+            grouping = "dimension_index, value"
+        any_kind = " OR ".join(kind_condition(kind) for kind in kinds)
+        sql = (f"SELECT {which} AS dimension_index, {value} AS value, uniq(visitor_id) AS visitors, 0, "  # noqa: S608
+               f"count() AS actions, {_action_extras(kinds)} FROM events{sample.clause} "
+               "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
+               f"AND ({any_kind}){conditions} GROUP BY {grouping} "
+               "ORDER BY dimension_index, visitors DESC, actions DESC, value LIMIT {limit:UInt32} BY dimension_index")
+        parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
+                      "limit": min(limit, MAX_LIMIT)}
+        rows: dict[int, list[dict[str, Any]]] = {index: [] for index in range(len(targets))}
+        for index, *row in self._query(sql, parameters | values):
+            rows[int(index)].append(_action_row(targets[int(index)].kind, sample, False, *row))
+        reports = {}
+        for index, target in enumerate(targets):
+            found = rows[index]
+            if target.kind == "goal":
+                found = self._with_conversion_rates(found, filters, parameters, sample)
+            reports[target.name] = Breakdown(target.name, "raw", found, sample)
+        return reports
 
     def _with_conversion_rates(self, rows: list[dict[str, Any]], filters: list[Filter],
                                parameters: dict[str, Any], sample: Sample) -> list[dict[str, Any]]:

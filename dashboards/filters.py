@@ -133,6 +133,14 @@ _MATCHING_VISITS = ("IN (SELECT visit_id FROM sessions FINAL{sample} WHERE site_
                     "AND sign = 1 AND ")
 
 
+def _visits_matching(item: Filter, parameter: str, sample: Sample) -> str:
+    """`visit_id [NOT] IN (…)`: the filter applied through the visit, to rows of the other table or kind."""
+    subquery = (_VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS).format(
+        sample=sample.clause)
+    membership = "visit_id NOT " if item.negative else "visit_id "
+    return f"{membership}{subquery}{item.positive().condition(parameter)})"
+
+
 def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EXACT) -> tuple[str, dict[str, str]]:
     """` AND …` conditions for a query on `table` (for events: about actions of `kind`), and their values."""
     conditions, values = [], {}
@@ -141,9 +149,25 @@ def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EX
         values[parameter] = item.value
         if item.dimension.table == table and (table == "sessions" or item.dimension.kind in ("", kind)):
             conditions.append(item.condition(parameter))
-            continue
-        subquery = (_VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS).format(
-            sample=sample.clause)
-        membership = "visit_id NOT " if item.negative else "visit_id "
-        conditions.append(f"{membership}{subquery}{item.positive().condition(parameter)})")
+        else:
+            conditions.append(_visits_matching(item, parameter, sample))
+    return "".join(f" AND {condition}" for condition in conditions), values
+
+
+def where_actions(filters: list[Filter], kinds: tuple[str, ...], sample: Sample = EXACT) -> tuple[str, dict[str, str]]:
+    """` AND …` conditions for one query over the actions of several kinds (a report per kind, read in one pass),
+    and their values: each row is filtered as where() filters it in the report of its own kind, so an action
+    filter applies to the rows of its kind directly and to the other kinds' rows through their visit."""
+    conditions, values = [], {}
+    for index, item in enumerate(filters):
+        parameter = f"filter{index}"
+        values[parameter] = item.value
+        own_kind = item.dimension.kind
+        if item.dimension.table != "events" or own_kind not in kinds:
+            conditions.append(_visits_matching(item, parameter, sample))
+        elif len(kinds) == 1:
+            conditions.append(item.condition(parameter))
+        else:
+            conditions.append(f"({item.condition(parameter)} OR (NOT ({kind_condition(own_kind)}) "
+                              f"AND {_visits_matching(item, parameter, sample)}))")
     return "".join(f" AND {condition}" for condition in conditions), values

@@ -167,25 +167,45 @@ class StatsQueries:
                    filters: Sequence[Filter] = ()) -> list[DayPoint]:
         """One point per hour, day, week (from Monday) or month of the range, in the site's timezone; buckets
         without traffic are zeros, not gaps."""
+        if self.reads_rollups(site, date_range):
+            return self._rollup_points(site, date_range, interval, filters)
+        return self.overview(site, date_range, interval, filters)[1]
+
+    def _rollup_points(self, site: Site, date_range: DateRange, interval: str,
+                       filters: Sequence[Filter]) -> list[DayPoint]:
+        buckets = interval_buckets(date_range, interval)
+        _no_filters_on_rollups(site, filters)
+        if interval == "hour":
+            raise FilterError("hourly points need visit details, which this range reaches back past")
+        rows = self._rollup_rows(
+            f"SELECT {_ROLLUP_BUCKET[interval]} AS bucket, uniqCombined64Merge(visitors), sum(visits), "  # noqa: S608
+            "sum(pageviews) FROM rollups FINAL WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} "
+            "AND {last:Date} AND dimension = '' GROUP BY bucket", site, date_range)
+        by_bucket = {row[0]: row[1:] for row in rows}
+        return [DayPoint(bucket, *(int(value) for value in by_bucket.get(bucket, (0, 0, 0)))) for bucket in buckets]
+
+    def overview(self, site: Site, date_range: DateRange, interval: str = "day",
+                 filters: Sequence[Filter] = ()) -> tuple[Totals, list[DayPoint]]:
+        """totals() and timeseries() of one range. Of raw rows, from two queries instead of four: the visits are
+        grouped by bucket and over the whole range in one pass (GROUPING SETS), and the range's page views are
+        the sum of its buckets' (every row of the range falls in one bucket)."""
         buckets = interval_buckets(date_range, interval)
         if self.reads_rollups(site, date_range):
-            _no_filters_on_rollups(site, filters)
-            if interval == "hour":
-                raise FilterError("hourly points need visit details, which this range reaches back past")
-            rows = self._rollup_rows(
-                f"SELECT {_ROLLUP_BUCKET[interval]} AS bucket, uniqCombined64Merge(visitors), sum(visits), "  # noqa: S608
-                "sum(pageviews) FROM rollups FINAL WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} "
-                "AND {last:Date} AND dimension = '' GROUP BY bucket", site, date_range)
-            by_bucket = {row[0]: row[1:] for row in rows}
-            return [DayPoint(bucket, *(int(value) for value in by_bucket.get(bucket, (0, 0, 0))))
-                    for bucket in buckets]
+            return self.totals(site, date_range, filters), self._rollup_points(site, date_range, interval, filters)
         sample = self.sample(site, date_range)
         visit_filters, visit_values = where(list(filters), "sessions", sample=sample)
-        visits = {_bucket_key(row[0], site, interval): row[1:] for row in self._rows(
-            f"SELECT {_BUCKET[interval].format(column='start')} AS bucket, uniq(visitor_id), sum(sign) "  # noqa: S608
-            f"FROM sessions{sample.clause} WHERE site_id = {{site:UInt32}} AND start >= {{start:DateTime('UTC')}} "
-            "AND start < {end:DateTime('UTC')}" + visit_filters + " GROUP BY bucket",
-            site, date_range, tz=site.timezone, **visit_values)}
+        bucket = _BUCKET[interval].format(column="start")
+        visits: dict[date | datetime, tuple[int, int]] = {}
+        whole = (0, 0, 0, 0)
+        for is_whole_range, key, visitors, count, bounces, duration in self._rows(
+                f"SELECT grouping({bucket}), {bucket}, uniq(visitor_id), sum(sign), sum(sign * is_bounce), "  # noqa: S608
+                f"sum(sign * duration) FROM sessions{sample.clause} WHERE site_id = {{site:UInt32}} "
+                "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}" + visit_filters
+                + f" GROUP BY GROUPING SETS (({bucket}), ())", site, date_range, tz=site.timezone, **visit_values):
+            if is_whole_range:  # GROUPING(x) = 1: the set without x, the whole range
+                whole = (visitors, count, bounces, duration)
+            else:
+                visits[_bucket_key(key, site, interval)] = (visitors, count)
         view_filters, view_values = where(list(filters), "events", "pageview", sample)
         pageviews = {_bucket_key(row[0], site, interval): row[1] for row in self._rows(
             f"SELECT {_BUCKET[interval].format(column='ts')} AS bucket, count() FROM events{sample.clause} "  # noqa: S608
@@ -193,11 +213,12 @@ class StatsQueries:
             "AND name = 'pageview'" + view_filters + " GROUP BY bucket",
             site, date_range, tz=site.timezone, **view_values)}
         points = []
-        for bucket in buckets:
-            visitors, count = visits.get(bucket, (0, 0))
-            points.append(DayPoint(bucket, sample.count(visitors), sample.count(count),
-                                   sample.count(pageviews.get(bucket, 0))))
-        return points
+        for start in buckets:
+            visitors, count = visits.get(start, (0, 0))
+            points.append(DayPoint(start, sample.count(visitors), sample.count(count),
+                                   sample.count(pageviews.get(start, 0))))
+        visitors, count, bounces, duration = whole
+        return _totals(visitors, count, sum(pageviews.values()), bounces, duration, sample), points
 
     def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:
         if self.reads_rollups(site, date_range):

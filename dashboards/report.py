@@ -33,7 +33,7 @@ def site_summary(queries: StatsQueries, site: Site, query: Mapping[str, str], no
     date_range = parse_range(query, site.zone, now or datetime.now(UTC))
     filters: list[Filter] = parse_filters(filter_texts or [])
     interval = query.get("interval", "day")
-    totals = queries.totals(site, date_range, filters)
+    totals, points = queries.overview(site, date_range, interval, filters)
     summary: dict[str, Any] = {
         "site": site.as_json(),
         "range": _range_json(date_range),
@@ -47,7 +47,7 @@ def site_summary(queries: StatsQueries, site: Site, query: Mapping[str, str], no
         "current_visitors": queries.current_visitors(site, now),
         "timeseries": [{"date": point.label, "visitors": point.visitors, "visits": point.visits,
                         "pageviews": point.pageviews}
-                       for point in queries.timeseries(site, date_range, interval, filters)],
+                       for point in points],
         "dropped_hits": queries.dropped(site, date_range),
     }
     if top_pages:

@@ -59,6 +59,17 @@ GROUPED = tuple(spec.dimension for spec in PANELS
                 if DIMENSIONS[spec.dimension].table == "sessions" and spec.dimension != "exit_page")
 
 
+def _action_groups(dimensions: list[str]) -> list[list[str]]:
+    """The action panels in the groups Breakdowns.action_reports reads in one query each: the dimensions of a
+    kind that has several (page views by page and by hour), then the kinds that have one."""
+    by_kind: dict[str, list[str]] = {}
+    for dimension in dimensions:
+        by_kind.setdefault(DIMENSIONS[dimension].kind, []).append(dimension)
+    groups = [names for names in by_kind.values() if len(names) > 1]
+    singles = [names[0] for names in by_kind.values() if len(names) == 1]
+    return groups + ([singles] if singles else [])
+
+
 class Links:
     """URLs of this page with one thing changed; everything else in the query is kept.
 
@@ -117,11 +128,12 @@ class Links:
 
 def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filters: list[Filter],
                  from_rollups: bool, links: Links, executor: Executor | None = None) -> list[dict[str, Any]]:
-    """The panels with their top rows. The visit panels of raw rows come from one query (exit pages aside), the
-    others from one query each; with `executor`, those queries run on it side by side. A range read from
-    rollups shows the panels rollups keep, unfiltered."""
+    """The panels with their top rows. Of raw rows, the visit panels come from one query (exit pages aside) and
+    the action panels from two; with `executor`, those queries run on it side by side. A range read from
+    rollups shows the panels rollups keep, unfiltered, one query each."""
     specs = [spec for spec in PANELS if not from_rollups or spec.dimension in FROM_ROLLUPS]
     grouped = [] if from_rollups else [spec.dimension for spec in specs if spec.dimension in GROUPED]
+    actions = [] if from_rollups else [spec.dimension for spec in specs if DIMENSIONS[spec.dimension].table == "events"]
 
     def report(dimension: str) -> dict[str, Breakdown]:
         limit = MAP_ROWS if dimension == "country" else PANEL_ROWS
@@ -130,8 +142,12 @@ def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filt
 
     def grouped_reports() -> dict[str, Breakdown]:
         return breakdowns.visit_reports(site, date_range, grouped, filters, MAP_ROWS) if grouped else {}
+    def action_reports(dimensions: list[str]) -> dict[str, Breakdown]:
+        return breakdowns.action_reports(site, date_range, dimensions, filters, PANEL_ROWS)
     tasks: list[Callable[[], dict[str, Breakdown]]] = [grouped_reports] + [
-        partial(report, spec.dimension) for spec in specs if spec.dimension not in grouped]
+        partial(action_reports, group) for group in _action_groups(actions)] + [
+        partial(report, spec.dimension) for spec in specs
+        if spec.dimension not in grouped and spec.dimension not in actions]
     reports: dict[str, Breakdown] = {}
     for found in (executor.map(lambda task: task(), tasks) if executor is not None else (task() for task in tasks)):
         reports.update(found)

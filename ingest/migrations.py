@@ -404,6 +404,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         "greatest(pf_dom_processing, 0) + greatest(pf_dom_completion, 0) + greatest(pf_onload, 0), -1)",
         "ALTER TABLE events MATERIALIZE COLUMN load_time_ms",
     )),
+    Migration(16, "page_dictionaries", (
+        # A site has hundreds or thousands of paths and titles, not millions of them, so these columns are stored
+        # as a dictionary and one small number per row (LowCardinality): grouping and filtering by page compare
+        # numbers instead of strings. On the 10-million-hit benchmark site (30 days, 1 in 4 visitors) the Pages
+        # report went from 170 to 129 ms, a page filter's set of visits from 85 to 30 ms, and the paths took
+        # 14 instead of 47 MB on disk. A site with far more distinct paths (ids in URLs) falls back to
+        # per-block dictionaries, about as fast as plain strings. Changing the type rewrites these columns of the
+        # stored parts as a mutation; until it is done, those parts are converted when read.
+        "ALTER TABLE events MODIFY COLUMN pathname LowCardinality(String)",
+        "ALTER TABLE events MODIFY COLUMN title LowCardinality(String)",
+        "ALTER TABLE sessions MODIFY COLUMN entry_page LowCardinality(String)",
+        "ALTER TABLE sessions MODIFY COLUMN exit_page LowCardinality(String)",
+    )),
 )
 
 

@@ -219,6 +219,38 @@ def test_the_dashboards_grouped_visit_panels_equal_the_single_reports(runtime: R
     assert any(report.rows for report in grouped.values())
 
 
+ACTION_PANEL_GROUPS = (["page", "hour"], ["event_category", "goal", "outlink", "download", "search_keyword"])
+
+
+@pytest.mark.parametrize("filters", [[], ["device==smartphone"], ["page==/prijzen"], ["page!=/prijzen"],
+                                     ["event_category==Video"], ["search_keyword~SLOT", "browser!=Safari"],
+                                     ["goal==1"], ["exit_page==/prijzen"]], ids=lambda value: str(value))
+def test_the_dashboards_action_panels_read_together_equal_the_single_reports(
+        runtime: Runtime, seeded: tuple[Site, Site], filters: list[str]) -> None:
+    """An action filter applies to its own kind's rows directly and to the other kinds through the visit, in
+    one query over several kinds exactly as in each kind's own report."""
+    site, _ = seeded
+    date_range = parse_range({"period": "7d"}, site.zone, datetime.now(UTC))
+    breakdowns = Breakdowns(runtime.queries)
+    seen_rows = 0
+    for group in ACTION_PANEL_GROUPS:
+        together = breakdowns.action_reports(site, date_range, group, parse_filters(filters), 3)
+        assert list(together) == group
+        for dimension in group:
+            single = breakdowns.report(site, date_range, dimension, parse_filters(filters), 3, with_visits=False)
+            assert together[dimension].rows == single.rows, dimension
+            seen_rows += len(single.rows)
+    assert seen_rows > 0
+
+
+def test_action_reports_refuse_a_mix_they_cannot_read_in_one_pass(runtime: Runtime,
+                                                                   seeded: tuple[Site, Site]) -> None:
+    site, _ = seeded
+    date_range = parse_range({"period": "7d"}, site.zone, datetime.now(UTC))
+    with pytest.raises(ValueError, match="one kind"):  # page and hour share a kind, event_category does not
+        Breakdowns(runtime.queries).action_reports(site, date_range, ["page", "hour", "event_category"], [], 3)
+
+
 def test_pages_carry_load_times_and_goals_conversion_rates_and_revenue(dashboard: TestClient,
                                                                       seeded: tuple[Site, Site]) -> None:
     site, _ = seeded
