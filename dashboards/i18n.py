@@ -140,6 +140,18 @@ DUTCH = {
     "you cannot change or take away your own role; ask another admin of this site":
         "u kunt uw eigen rol niet wijzigen of intrekken; vraag een andere beheerder van deze site",
     "the form sent no action this page knows": "het formulier stuurde geen actie die deze pagina kent",
+    "Geolocate with the full IP address": "Geolocatie met het volledige IP-adres",
+    "The full address is used in memory only, for the country and city lookup; only the masked one is stored.":
+        "Het volledige adres wordt alleen in het geheugen gebruikt, om land en stad op te zoeken; alleen het "
+        "gemaskeerde adres wordt opgeslagen.",
+    "Cookies": "Cookies", "Visitor cookie _pk_id lifetime (seconds)": "Levensduur bezoekerscookie _pk_id (seconden)",
+    "Session cookie _pk_ses lifetime (seconds)": "Levensduur sessiecookie _pk_ses (seconden)",
+    "Referral cookie _pk_ref lifetime (seconds)": "Levensduur verwijzerscookie _pk_ref (seconden)",
+    "Matomo's default:": "Standaard van Matomo:",
+    "60 seconds to 400 days; a day is {day} seconds. Not used when the site is cookieless; the tracker script "
+    "may keep the old lifetimes for up to an hour.":
+        "60 seconden tot 400 dagen; een dag is {day} seconden. Niet gebruikt als de site zonder cookies telt; het "
+        "trackingscript kan de oude levensduur nog tot een uur aanhouden.",
 }
 _MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
            "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}
