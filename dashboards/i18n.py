@@ -152,6 +152,8 @@ DUTCH = {
     "may keep the old lifetimes for up to an hour.":
         "60 seconden tot 400 dagen; een dag is {day} seconden. Niet gebruikt als de site zonder cookies telt; het "
         "trackingscript kan de oude levensduur nog tot een uur aanhouden.",
+    # Countries panel
+    "Unknown": "Onbekend",
 }
 _MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
            "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}
