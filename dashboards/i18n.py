@@ -140,6 +140,50 @@ DUTCH = {
     "you cannot change or take away your own role; ask another admin of this site":
         "u kunt uw eigen rol niet wijzigen of intrekken; vraag een andere beheerder van deze site",
     "the form sent no action this page knows": "het formulier stuurde geen actie die deze pagina kent",
+    "Geolocate with the full IP address": "Geolocatie met het volledige IP-adres",
+    "The full address is used in memory only, for the country and city lookup; only the masked one is stored.":
+        "Het volledige adres wordt alleen in het geheugen gebruikt, om land en stad op te zoeken; alleen het "
+        "gemaskeerde adres wordt opgeslagen.",
+    "Cookies": "Cookies", "Visitor cookie _pk_id lifetime (seconds)": "Levensduur bezoekerscookie _pk_id (seconden)",
+    "Session cookie _pk_ses lifetime (seconds)": "Levensduur sessiecookie _pk_ses (seconden)",
+    "Referral cookie _pk_ref lifetime (seconds)": "Levensduur verwijzerscookie _pk_ref (seconden)",
+    "Matomo's default:": "Standaard van Matomo:",
+    "60 seconds to 400 days; a day is {day} seconds. Not used when the site is cookieless; the tracker script "
+    "may keep the old lifetimes for up to an hour.":
+        "60 seconden tot 400 dagen; een dag is {day} seconden. Niet gebruikt als de site zonder cookies telt; het "
+        "trackingscript kan de oude levensduur nog tot een uur aanhouden.",
+    # shared links' and other errors
+    "There is no such shared link. It may have been revoked.":
+        "Deze gedeelde link bestaat niet. Misschien is hij ingetrokken.",
+    "Only the site's admins may manage its shared links.":
+        "Alleen de beheerders van de site mogen de gedeelde links beheren.",
+    "This period or filter cannot be shown: {reason}": "Deze periode of dit filter kan niet worden getoond: {reason}",
+    "from must not be after to": "from mag niet na to liggen",
+    "period=custom needs from and to, e.g. from=2026-01-01&to=2026-01-31":
+        "period=custom heeft from en to nodig, bijv. from=2026-01-01&to=2026-01-31",
+    # Countries panel
+    "Unknown": "Onbekend",
+    # retention audit
+    "Database": "Database", "generated on": "gegenereerd op",
+    "Read from ClickHouse itself: table definitions, parts on disk and the stored rows.":
+        "Gelezen uit ClickHouse zelf: tabeldefinities, parts op schijf en de opgeslagen rijen.",
+    "1 row is older than its site's policy.": "1 rij is ouder dan de bewaartermijn van haar site.",
+    "{rows} rows are older than their site's policy.": "{rows} rijen zijn ouder dan de bewaartermijn van hun site.",
+    "No row is older than its site's policy.": "Geen enkele rij is ouder dan de bewaartermijn van haar site.",
+    "Last enforced on {at} UTC by {actor}.": "Laatst handmatig toegepast op {at} UTC door {actor}.",
+    "Not enforced by hand yet; ClickHouse deletes expired rows in hourly TTL merges.":
+        "Nog niet handmatig toegepast; ClickHouse verwijdert verlopen rijen elk uur bij het samenvoegen (TTL-merges).",
+    "Removed now:": "Nu verwijderd:", "nothing": "niets", "Tier": "Soort", "Policy": "Termijn", "Rows": "Rijen",
+    "Oldest": "Oudste", "Newest": "Nieuwste", "Past policy": "Over de termijn", "(deleted site)": "(verwijderde site)",
+    "raw rows": "ruwe gegevens", "rollups": "dagtotalen",
+    "Raw rows: visits and events (pseudonymous: visitor ids, truncated addresses, URLs). Rollups: daily counts per "
+    "page, source, location and device, with no visitor ids or addresses.":
+        "Ruwe gegevens: bezoeken en gebeurtenissen (gepseudonimiseerd: bezoekers-id's, ingekorte adressen, URL's). "
+        "Dagtotalen: aantallen per dag per pagina, bron, locatie en apparaat, zonder bezoekers-id's of adressen.",
+    "Tables": "Tabellen", "Table": "Tabel", "TTL (as ClickHouse reports it)": "TTL (zoals ClickHouse die meldt)",
+    "Bytes on disk": "Bytes op schijf", "Administrative changes": "Beheerwijzigingen", "When (UTC)": "Wanneer (UTC)",
+    "Who": "Wie", "What": "Wat", "Target": "Doel",
+    "No administrative change recorded yet.": "Nog geen beheerwijziging vastgelegd.",
 }
 _MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
            "nl": ("jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.")}
@@ -178,6 +222,11 @@ class Locale:
         day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
         return f"{day.day} {_MONTHS[self.language][day.month - 1]} {day.year}"
 
+    def moment(self, value: str) -> str:
+        """An ISO date, or date and time, as day() writes it with hh:mm:ss added when there is a time (in the
+        zone it was written in: the retention audit's are UTC and say so)."""
+        return self.day(value) + (f" {value[11:19]}" if len(value) > 10 else "")
+
     def functions(self) -> dict[str, Callable[..., str]]:
-        """What templates call: t("…"), num(1234), day("2026-11-21")."""
-        return {"t": self.text, "num": self.number, "day": self.day}
+        """What templates call: t("…"), num(1234), day("2026-11-21"), moment("2026-11-21T14:03:12+00:00")."""
+        return {"t": self.text, "num": self.number, "day": self.day, "moment": self.moment}

@@ -24,22 +24,28 @@ from collector.snippet import render_snippet
 from dashboards.guard import viewer_of
 from dashboards.web import locale_of
 from ingest.numbers import whole_number
-from ingest.sites import Site, SiteError
+from ingest.sites import MATOMO_COOKIE_SECONDS, Site, SiteError
 from teller.access import Viewer
 from teller.admin import AdminError, LocalAdmin, runtime_admin
+from teller.durations import MAX_COOKIE_SECONDS
 from teller.runtime import Runtime
 from teller.users import ROLES, UserStore
 
 Render = Callable[..., Response]
 ErrorPage = Callable[[Request, int, str], Response]
 
+# Cookie lifetimes are whole seconds, as the admin API and the tracker take them; ingest.sites.check_setting
+# decides what is allowed, as it does for the API and the CLI.
+COOKIE_FIELDS = (("visitor_cookie_seconds", "Visitor cookie _pk_id lifetime (seconds)"),
+                 ("session_cookie_seconds", "Session cookie _pk_ses lifetime (seconds)"),
+                 ("referral_cookie_seconds", "Referral cookie _pk_ref lifetime (seconds)"))
 # Form fields holding whole numbers, and those holding lists: one item per line (user agents may contain
 # commas and spaces), or for names that cannot contain them, per line or comma.
 NUMBER_FIELDS = ("retention_days", "rollup_retention_days", "visit_timeout_minutes", "ipv4_mask_bytes",
-                 "ipv6_prefix_bits")
+                 "ipv6_prefix_bits", *(name for name, _ in COOKIE_FIELDS))
 LINE_LIST_FIELDS = ("domains", "excluded_ips", "excluded_user_agents")
 WORD_LIST_FIELDS = ("excluded_params", "search_params", "search_category_params")
-CHECKBOX_FIELDS = ("cookieless", "respect_dnt")
+CHECKBOX_FIELDS = ("cookieless", "respect_dnt", "geo_full_ip")
 TEXT_FIELDS = ("name", "timezone")
 FORM_FIELDS = (*TEXT_FIELDS, *LINE_LIST_FIELDS, *WORD_LIST_FIELDS, *NUMBER_FIELDS, *CHECKBOX_FIELDS)
 _WORD_SEPARATORS = re.compile(r"[\s,]+")
@@ -108,7 +114,7 @@ class SiteSettingsPage:
             return self.error_page(request, 403, text("Only the site's admins may see and change its settings."))
         site = await run_in_threadpool(self.runtime.registry.get, site_id)
         if site is None:
-            return self.error_page(request, 404, f"There is no site with id {site_id}.")
+            return self.error_page(request, 404, text("There is no site with id {site_id}.").format(site_id=site_id))
         if request.method == "GET":
             saved = SAVED_MESSAGES.get(request.query_params.get("saved", ""))
             return await self._page(request, site, form_values(site), notice=text(saved) if saved else None)
@@ -147,5 +153,6 @@ class SiteSettingsPage:
                     error: str | None = None, failed: str = "", notice: str | None = None) -> Response:
         access = await run_in_threadpool(self._access_list, site.site_id)
         return self.render(request, "settings.html", status=status, site=site, values=values, error=error,
-                           failed=failed, notice=notice, access=access, roles=ROLES,
+                           failed=failed, notice=notice, access=access, roles=ROLES, cookie_fields=COOKIE_FIELDS,
+                           cookie_defaults=MATOMO_COOKIE_SECONDS, max_cookie_seconds=MAX_COOKIE_SECONDS,
                            snippet=render_snippet(self.runtime.settings.server.public_url, site.site_id))

@@ -34,7 +34,7 @@ from dashboards.guard import viewer_of
 from dashboards.sessions import SessionCodec
 from dashboards.site_page import Links
 from dashboards.throttle import LoginThrottle
-from dashboards.web import DashboardPages, locale_of
+from dashboards.web import DashboardPages, language_context
 from ingest.numbers import whole_number
 from ingest.sites import Site
 from teller.admin import runtime_admin
@@ -159,12 +159,10 @@ class SharedDashboard:
         session = self.sessions.read(request) or self.sessions.anonymous()
         embed = request.query_params.get("embed") == "1"
         top = [(key, value) for key, value in request.query_params.multi_items() if key != "embed"]
-        locale = locale_of(request)
         html = self.pages.templates.get_template("share_password.html").render(
             viewer=None, shared=True, embed=embed, csrf_token=self.sessions.csrf_token(session), message=message,
             wait=wait, form_url=self._here(request, secret),
-            top_url=share_path(secret) + (f"?{urlencode(top)}" if top else ""),
-            lang=locale.language, **locale.functions())
+            top_url=share_path(secret) + (f"?{urlencode(top)}" if top else ""), **language_context(request))
         page = HTMLResponse(html, status_code=status, headers={"Retry-After": str(wait)} if wait else None)
         self.sessions.write(page, session)
         return page
@@ -197,10 +195,11 @@ class SharedLinkPages:
 
     def _site(self, request: Request) -> Site | Response:
         """The site, when the viewer is its admin (the guard has already refused sites they may not see)."""
-        site_id = whole_number(request.path_params["site_id"], limit=2**32 - 1)
+        text = request.path_params["site_id"]
+        site_id = whole_number(text, limit=2**32 - 1)
         site = self.runtime.registry.get(site_id) if site_id is not None else None
         if site is None:
-            return self.pages.error_page(request, 404, f"There is no site with id {site_id}.")
+            return self.pages.error_page(request, 404, "There is no site with id {site_id}.", site_id=text[:40])
         if viewer_of(request).role(site.site_id) != "admin":
             return self.pages.error_page(request, 403, "Only the site's admins may manage its shared links.")
         return site

@@ -92,10 +92,13 @@ TILES = (
 )
 
 
-def render_retention_report(report: dict[str, Any]) -> str:
-    """The retention audit as one self-contained HTML file (styles inline) to print or attach to a register."""
+def render_retention_report(report: dict[str, Any], language: str = "en") -> str:
+    """The retention audit as one self-contained HTML file (styles inline) to print or attach to a register; a
+    file has no other language to switch to, so it has no language links."""
+    locale = Locale(language if language in LANGUAGES else "en")
     return templates().get_template("retention.html").render(
-        report=report, inline_css=STYLESHEET.read_text(encoding="utf-8"))
+        report=report, inline_css=STYLESHEET.read_text(encoding="utf-8"), lang=locale.language,
+        **locale.functions())
 
 
 class DashboardPages:
@@ -162,7 +165,10 @@ class DashboardPages:
         try:
             summary, panels = await run_in_threadpool(build)
         except (PeriodError, FilterError) as reason:
-            return self.error_page(request, 400, str(reason), shared=links.shared_path is not None)
+            # The reason quotes the address's own parameters (and is English unless it is a fixed text with a
+            # translation); the sentence before it says in the page's language what went wrong.
+            return self.error_page(request, 400, "This period or filter cannot be shown: {reason}",
+                                   shared=links.shared_path is not None, reason=locale_of(request).text(str(reason)))
         return self.render(request, "site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
                            periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links, **context)
 

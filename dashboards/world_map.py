@@ -35,8 +35,10 @@ def geometry() -> WorldGeometry:
 
 
 def country_name(code: str, language: str) -> str:
-    """The country's name in the language; the code itself when ISO 3166 has no such code."""
-    return geometry().names.get(language, {}).get(code) or code
+    """The country's name in the language (the names cover every ISO 3166-1 code and Kosovo, not only the
+    countries the map draws), for the map's hover and the Countries table; the code itself when there is no
+    such code."""
+    return geometry().names.get(language, {}).get(code.upper()) or code
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from ingest.actions import SEARCH_PARAMETERS
 from ingest.ipmask import parse_range
 from ingest.snapshot import Snapshot
 from ingest.store import Store
-from teller.durations import MAX_RETENTION_DAYS
+from teller.durations import MAX_COOKIE_SECONDS, MAX_RETENTION_DAYS
 
 # A host name (optionally "*." for every subdomain); ports and schemes are not part of a site's domain.
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -184,7 +184,7 @@ def check_setting(name: str, value: Any) -> Any:
     elif name in ("geo_full_ip", "cookieless", "respect_dnt"):
         return bool(value)
     elif name.endswith("_cookie_seconds"):
-        if not isinstance(value, int) or not 60 <= value <= 400 * 86400:
+        if not isinstance(value, int) or not 60 <= value <= MAX_COOKIE_SECONDS:
             raise SiteError(f"{name} must be 60 seconds to 400 days")
     elif name == "rollup_retention_days":
         if not isinstance(value, int) or not 1 <= value <= MAX_RETENTION_DAYS:

@@ -16,6 +16,7 @@ from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 from collector.optout import render_optout_embed
 from collector.snippet import render_snippet
 from dashboards.export import rows_csv
+from dashboards.i18n import LANGUAGES
 from ingest.migrations import migrate
 from ingest.sites import Site, SiteError
 from ingest.store import Store
@@ -382,7 +383,7 @@ def cmd_retention_audit(args: argparse.Namespace) -> int:
     if args.html:
         from dashboards.web import render_retention_report
 
-        Path(args.html).write_text(render_retention_report(report), encoding="utf-8")
+        Path(args.html).write_text(render_retention_report(report, args.lang), encoding="utf-8")
         print(f"Wrote the printable report to {args.html}.", file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -523,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--enforce", action="store_true", help="apply every policy now and report what was removed")
     audit.add_argument("--json", action="store_true", help="machine-readable output")
     audit.add_argument("--html", metavar="FILE", help="also write a printable HTML report to FILE")
+    audit.add_argument("--lang", choices=LANGUAGES, default="en", help="the HTML report's language (default en)")
     audit.set_defaults(handler=cmd_retention_audit)
 
     subject = commands.add_parser("subject", help="data-subject requests: find, export or delete a visitor's rows")

@@ -24,16 +24,28 @@ def site(runtime: Runtime) -> Site:
     return site
 
 
+def panel_of(page: str, dimension: str) -> str:
+    return page.split(f'id="panel-{dimension}"', 1)[1].split("</section>", 1)[0]
+
+
 def panel_values(page: str, dimension: str) -> list[str]:
-    section = page.split(f'id="panel-{dimension}"', 1)[1].split("</section>", 1)[0]
-    return [html.unescape(value) for value in re.findall(r"<td><a href=\"[^\"]*\">([^<]*)</a>", section)]
+    """The rows' labels as shown (a country's name, not its code)."""
+    row = r'<td><a href="[^"]*"(?: title="[^"]*")?>([^<]*)</a>'
+    return [html.unescape(value) for value in re.findall(row, panel_of(page, dimension))]
 
 
 def link_of(page: str, dimension: str, value: str) -> str:
-    section = page.split(f'id="panel-{dimension}"', 1)[1].split("</section>", 1)[0]
-    found = re.search(r'<td><a href="([^"]*)">' + re.escape(html.escape(value)) + "</a>", section)
+    row = r'<td><a href="([^"]*)"(?: title="[^"]*")?>' + re.escape(html.escape(value)) + "</a>"
+    found = re.search(row, panel_of(page, dimension))
     assert found, f"no row {value!r} in {dimension}"
     return html.unescape(found.group(1))
+
+
+def country_rows(page: str) -> dict[str, tuple[str, str]]:
+    """The Countries table's rows: the code (shown on hover) with the name shown and the row's filter link; the
+    row of visitors without a country (no code) under ""."""
+    rows = re.findall(r'<td><a href="([^"]*)"(?: title="([^"]*)")?>([^<]*)</a>', panel_of(page, "country"))
+    return {html.unescape(code): (html.unescape(name), html.unescape(link)) for link, code, name in rows}
 
 
 def test_every_panel_and_the_comparison(dashboard: TestClient, site: Site) -> None:
@@ -82,3 +94,22 @@ def test_a_range_past_the_raw_retention_shows_the_rollup_panels(runtime: Runtime
     assert "Read from the daily rollups" in page
     assert 'id="panel-country"' in page and 'id="panel-outlink"' not in page
     assert dashboard.get(f"/sites/{site.site_id}?period=30d&filter=device==smartphone").status_code == 400
+
+
+def test_the_countries_table_names_countries_in_the_pages_language(dashboard: TestClient, site: Site) -> None:
+    english = country_rows(dashboard.get(f"/sites/{site.site_id}?period=7d&lang=en").text)
+    dutch = country_rows(dashboard.get(f"/sites/{site.site_id}?period=7d", headers={"Accept-Language": "nl"}).text)
+    assert english["NL"][0] == "Netherlands" and dutch["NL"][0] == "Nederland"
+    assert len(english) == len(dutch) == 4
+    assert all(name and name != code for rows in (english, dutch) for code, (name, _) in rows.items())
+    # The row still filters on the code, in either language.
+    for rows in (english, dutch):
+        assert ("filter", "country==NL") in parse_qsl(urlsplit(rows["NL"][1]).query)
+    filtered = dashboard.get(dutch["NL"][1]).text
+    assert "<code>country==NL</code>" in filtered and list(country_rows(filtered)) == ["NL"]
+    # The JSON API and the CSV export keep the codes.
+    api = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown", params={"dimension": "country", "period": "7d"})
+    assert {row["value"] for row in api.json()["rows"]} == set(english)
+    csv = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown",
+                        params={"dimension": "country", "period": "7d", "format": "csv", "lang": "nl"})
+    assert "\nNL," in csv.text and "Nederland" not in csv.text

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from dashboards.i18n import DUTCH
 from ingest.pipeline import Verdict
 from teller.admin import runtime_admin
 from teller.cli import main
@@ -154,6 +156,42 @@ def test_admin_api_and_dashboard_page(runtime: Runtime, http: TestClient, dashbo
     page = dashboard.get("/retention")
     assert "No row is older than its site" in page.text
     assert "retention.enforce" in page.text and "privacy officer" in page.text
+
+
+DUTCH_DATE_TIME = (r"\d{1,2} (?:jan\.|feb\.|mrt\.|apr\.|mei|jun\.|jul\.|aug\.|sep\.|okt\.|nov\.|dec\.) "
+                   r"\d{4} \d\d:\d\d:\d\d")
+ENGLISH_IN_THE_PAGE = ("Retention audit", "rows are older", "Administrative changes", "Bytes on disk", "raw rows",
+                       "Not enforced by hand", "generated")
+
+
+def test_the_page_and_the_printable_report_are_in_dutch_too(runtime: Runtime, dashboard: TestClient,
+                                                            config_path: Path, tmp_path: Path) -> None:
+    template = Path(__file__).resolve().parent.parent / "dashboards" / "templates" / "retention.html"
+    texts = re.findall(r"""t\("([^"]+)"\)""", template.read_text())
+    assert len(texts) > 30 and [text for text in texts if text not in DUTCH] == []
+
+    seeded(runtime)
+    page = dashboard.get("/retention", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+    assert page.status_code == 200 and '<html lang="nl">' in page.text
+    assert "Bewaartermijnen" in page.text and "rijen zijn ouder dan de bewaartermijn van hun site" in page.text
+    assert "Nog niet handmatig toegepast" in page.text and "ruwe gegevens" in page.text
+    assert re.search(f"gegenereerd op {DUTCH_DATE_TIME} UTC", page.text)
+    assert [text for text in ENGLISH_IN_THE_PAGE if text in page.text] == []
+    # Numbers as the other Dutch pages write them: bytes on disk run into the thousands.
+    assert re.search(r'class="num">\d{1,3}(?:\.\d{3})+<', page.text)
+    assert not re.search(r'class="num">\d{1,3}(?:,\d{3})+<', page.text)
+    # The language links lead to this page in each language; ?lang= beats the browser.
+    assert 'href="/retention?lang=en" hreflang="en"' in page.text
+    english = dashboard.get("/retention?lang=en", headers={"Accept-Language": "nl"})
+    assert '<html lang="en">' in english.text and "rows are older than their site" in english.text
+    assert re.search(r'class="num">\d{1,3}(?:,\d{3})+<', english.text)
+
+    html = tmp_path / "rapport.html"
+    assert cli(config_path, "retention", "audit", "--html", str(html), "--lang", "nl") == 1
+    report = html.read_text()
+    assert '<html lang="nl">' in report and "Bewaartermijnen" in report and "<style>" in report
+    assert [text for text in ENGLISH_IN_THE_PAGE if text in report] == []
+    assert 'hreflang="' not in report  # a file has no other language to switch to
 
 
 def test_every_administrative_change_is_in_the_audit_log(runtime: Runtime, http: TestClient) -> None:

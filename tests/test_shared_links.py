@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dashboards.i18n import DUTCH
+from dashboards.share import NO_SUCH_LINK
 from teller.admin import runtime_admin
 from teller.app import build_app
 from teller.audit_log import AuditLog
@@ -24,6 +25,7 @@ from teller.runtime import Runtime, admin_token
 from teller.shared_links import SharedLinkStore
 from tests.conftest import CHROME_UA, VISITOR_IP
 from tests.helpers import add_site, add_user, csrf_token, log_in
+from tests.test_dashboard_page import country_rows
 
 LINK_PASSWORD = "board members only"
 # What only site B's data holds: its name, a page path and a referrer host.
@@ -391,5 +393,35 @@ def test_every_shared_link_text_is_in_dutch(runtime: Runtime, http: TestClient, 
     runtime.access.invalidate()
     form = http.get(f"/share/{secret}?lang=nl")
     assert "Ontgrendelen" in form.text and 'lang="nl"' in form.text
+    assert f'href="/share/{secret}?lang=en" hreflang="en"' in form.text  # the language switch of every page
     wrong = http.post(f"/share/{secret}?lang=nl", data={"csrf_token": csrf_token(form.text), "password": "x"})
     assert "Onjuist wachtwoord." in wrong.text
+
+
+def test_a_missing_link_and_a_bad_address_answer_in_the_visitors_language(runtime: Runtime, http: TestClient,
+                                                                         sites: Sites) -> None:
+    dutch = {"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"}
+    missing = http.get("/share/" + "x" * 32, headers=dutch)
+    assert missing.status_code == 404 and '<html lang="nl">' in missing.text
+    assert "Deze gedeelde link bestaat niet. Misschien is hij ingetrokken." in missing.text
+    assert "no such shared link" not in missing.text.lower() and "Sorry" in missing.text
+    assert 'href="/share/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx?lang=en" hreflang="en"' in missing.text
+    english = http.get("/share/" + "x" * 32 + "?lang=en", headers=dutch)
+    assert english.status_code == 404 and '<html lang="en">' in english.text and NO_SUCH_LINK in english.text
+
+    secret, _ = SharedLinkStore(runtime.store).create(sites.alpha, "", "", "test")
+    runtime.access.invalidate()
+    base = f"/share/{secret}"
+    backwards = http.get(base, params={"period": "custom", "from": "2026-02-01", "to": "2026-01-01"}, headers=dutch)
+    assert backwards.status_code == 400 and '<html lang="nl">' in backwards.text
+    assert "Deze periode of dit filter kan niet worden getoond: from mag niet na to liggen" in backwards.text
+    odd = http.get(base, params={"filter": "nope", "lang": "nl"})
+    assert odd.status_code == 400 and "Deze periode of dit filter kan niet worden getoond: filter" in odd.text
+    assert 'href="/"' not in odd.text and leaked(odd.text) == []
+    english = http.get(base, params={"filter": "nope"})
+    assert "This period or filter cannot be shown: filter" in english.text
+
+    # The shared dashboard names countries in the page's language too; a row still filters on the code.
+    rows = country_rows(http.get(base, params={"period": "7d"}, headers=dutch).text)
+    assert list(rows) == ["NL"] and rows["NL"][0] == "Nederland"
+    assert rows["NL"][1].startswith(base + "?") and "filter=country%3D%3DNL" in rows["NL"][1]

@@ -115,6 +115,10 @@ def test_an_admin_changes_the_settings_which_are_stored_and_audit_logged(runtime
     ({"excluded_ips": "10.0.0.0/99"}, "is not a range"),
     ({"ipv4_mask_bytes": "4"}, "ipv4_mask_bytes must be 1, 2 or 3"),
     ({"name": "   "}, "a site name has 1 to 200 characters"),
+    ({"visitor_cookie_seconds": "59"}, "visitor_cookie_seconds must be 60 seconds to 400 days"),
+    ({"session_cookie_seconds": "30m"}, "session_cookie_seconds must be a whole number"),
+    ({"referral_cookie_seconds": str(400 * 86400 + 1)}, "referral_cookie_seconds must be 60 seconds to 400 days"),
+    ({"visitor_cookie_seconds": ""}, "visitor_cookie_seconds must be a whole number"),
 ])
 def test_an_invalid_field_shows_an_error_and_changes_nothing(runtime: Runtime, http: TestClient, shop: Site,
                                                              changes: dict[str, str], message: str) -> None:
@@ -128,6 +132,37 @@ def test_an_invalid_field_shows_an_error_and_changes_nothing(runtime: Runtime, h
     assert f'value="{shown}"' in answer.text
     assert runtime.registry.get(shop.site_id) == shop
     assert audit(runtime, shop) == before
+
+
+def test_geolocation_and_cookie_lifetimes_are_saved(runtime: Runtime, http: TestClient, shop: Site) -> None:
+    assert log_in(http, OWNER).status_code == 303
+    page = http.get(settings_url(shop)).text
+    assert '<input type="checkbox" name="geo_full_ip">' in page  # off by default
+    for name, seconds in (("visitor_cookie_seconds", 33955200), ("session_cookie_seconds", 1800),
+                          ("referral_cookie_seconds", 15768000)):
+        assert f'name="{name}" value="{seconds}"' in page, name
+    assert "Matomo&#39;s default: 33,955,200" in page and "only the masked one is stored" in page
+
+    form = settings_form(http, shop, geo_full_ip=True, visitor_cookie_seconds="1209600",
+                         session_cookie_seconds="3600", referral_cookie_seconds="60")
+    assert http.post(settings_url(shop), data=form, follow_redirects=False).status_code == 303
+    site = runtime.registry.get(shop.site_id)
+    assert site is not None and site.geo_full_ip
+    assert (site.visitor_cookie_seconds, site.session_cookie_seconds, site.referral_cookie_seconds) == (
+        1209600, 3600, 60)
+    assert '<input type="checkbox" name="geo_full_ip" checked>' in http.get(settings_url(shop)).text
+    [entry] = [entry for entry in AuditLog(runtime.store).entries(site_id=shop.site_id) if entry.actor == OWNER]
+    assert entry.action == "site.update" and entry.details["geo_full_ip"] == {"from": False, "to": True}
+    assert entry.details["session_cookie_seconds"] == {"from": 1800, "to": 3600}
+    # The tracker script serves the new lifetimes to the site's visitors.
+    script = http.get(f"/teller.js?idsite={shop.site_id}").text
+    assert '"visitorCookieTimeout":1209600' in script and '"referralCookieTimeout":60' in script
+
+    # Unticked, it is off again; the lifetimes stay as they are.
+    assert http.post(settings_url(shop), data=settings_form(http, site, geo_full_ip=False),
+                     follow_redirects=False).status_code == 303
+    after = runtime.registry.get(shop.site_id)
+    assert after is not None and not after.geo_full_ip and after.session_cookie_seconds == 3600
 
 
 def test_a_form_without_its_csrf_token_is_refused(runtime: Runtime, http: TestClient, shop: Site) -> None:
@@ -202,4 +237,6 @@ def test_the_page_is_in_dutch_too(http: TestClient, shop: Site) -> None:
     assert log_in(http, OWNER).status_code == 303
     page = http.get(settings_url(shop) + "?lang=nl")
     assert "Instellingen opslaan" in page.text and "Wie heeft toegang" in page.text and "beheerder" in page.text
-    assert "Save settings" not in page.text
+    assert "Geolocatie met het volledige IP-adres" in page.text and "Levensduur sessiecookie" in page.text
+    assert "Standaard van Matomo: 33.955.200" in page.text and "een dag is 86.400 seconden" in page.text
+    assert "Save settings" not in page.text and "Matomo&#39;s default" not in page.text

@@ -19,7 +19,7 @@ from ingest.pipeline import TrackingRequest, Verdict
 from ingest.sites import Site
 from teller.runtime import Runtime
 from tests.conftest import CHROME_UA
-from tests.test_dashboard_page import panel_values, site  # noqa: F401 - `site` is a fixture: seeded Fietsen
+from tests.test_dashboard_page import country_rows, site  # noqa: F401 - `site` is a fixture: seeded Fietsen
 
 BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "world-map" / "build.mjs"
 REBUILD = "run `npm ci && node build.mjs` in tools/world-map"
@@ -48,12 +48,11 @@ def test_the_map_shades_countries_by_share_and_links_to_their_filter(dashboard: 
     # Seeded: 5 visitors, 2 from the Netherlands (40%: the darkest step), 1 each from three others (20%).
     assert drawn["NL"][0] == "step-5" and drawn["NL"][2] == "Netherlands: 2 visitors (40.0%)"
     visited = {code for code, (step, _, _) in drawn.items() if step != "step-0"}
-    assert visited == set(panel_values(page, "country")) - {""} and len(visited) == 4
+    assert visited == set(country_rows(page)) - {""} and len(visited) == 4
     assert {drawn[code][0] for code in visited - {"NL"}} == {"step-4"}
     assert drawn["DE"] == ("step-0", None, "Germany: 0 visitors")  # grey, nothing to filter on
     # A country links where its row in the table links: the whole dashboard filtered by it.
-    table_link = re.search(r'<td><a href="([^"]*)">NL</a>', page)
-    assert table_link and drawn["NL"][1] == html.unescape(table_link.group(1))
+    assert drawn["NL"][1] == country_rows(page)["NL"][1]
     filtered = dashboard.get(drawn["NL"][1]).text
     assert "country==NL" in filtered and re.search(r'id="visits">2<', filtered)
     filtered_map = shapes(map_of(filtered))
@@ -77,7 +76,12 @@ def test_visitors_the_map_cannot_show_count_in_the_shares(runtime: Runtime, dash
         assert runtime.pipeline.handle(request).verdict is Verdict.TRACKED
     runtime.drain()
     page = dashboard.get(f"/sites/{site.site_id}?period=7d").text
-    assert {"SG", "(none)"} <= set(panel_values(page, "country"))
+    # In the table by name (the names cover every country, not only the map's), the unknown one as such.
+    table = country_rows(page)
+    assert (table["SG"][0], table[""][0]) == ("Singapore", "Unknown")
+    assert table[""][1].endswith("filter=country%3D%3D")  # visitors without a country can be filtered on too
+    dutch = country_rows(dashboard.get(f"/sites/{site.site_id}?period=7d&lang=nl").text)
+    assert (dutch["SG"][0], dutch[""][0]) == ("Singapore", "Onbekend")
     drawn = shapes(map_of(page))
     assert "SG" not in drawn and drawn["NL"] == (
         "step-4", drawn["NL"][1], "Netherlands: 2 visitors (28.6%)")  # 2 of 7, the two unmapped included
@@ -88,6 +92,7 @@ def test_visitors_the_map_cannot_show_count_in_the_shares(runtime: Runtime, dash
     assert "ZZ" not in by_code and all(shape.step == 0 for shape in view.shapes if shape.code != "NL")
     assert all(shape.step == 0 for shape in world_map([]).shapes)
     assert country_name("ZZ", "nl") == "ZZ" and country_name("XK", "en") == "Kosovo"
+    assert country_name("be", "nl") == "België" and country_name("MT", "en") == "Malta"  # Malta: not on the map
     assert [shape.step for shape in world_map([{"value": code, "visitors": visitors} for code, visitors in (
         ("NL", 9950), ("DE", 200), ("FR", 600), ("BE", 1500), ("US", 4000), ("GB", 50))]).shapes
         if shape.visitors] == [3, 2, 2, 1, 5, 4]  # BE DE FR GB NL US: 9.2% 1.2% 3.7% 0.3% 61% 24.5%
