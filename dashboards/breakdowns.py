@@ -217,13 +217,13 @@ class Breakdowns:
 
     def _from_rollups(self, site: Site, date_range: DateRange, dimension: str, limit: int,
                       offset: int) -> list[dict[str, Any]]:
+        source, merged = self.queries.rollup_source(site, date_range)
         rows = self._query(
-            "SELECT value, uniqCombined64Merge(visitors) AS visitors, sum(visits) AS visits, sum(pageviews), "
-            "sum(bounces), sum(duration) FROM rollups FINAL WHERE site_id = {site:UInt32} "
-            "AND day BETWEEN {first:Date} AND {last:Date} AND dimension = {dimension:String} GROUP BY value "
+            "SELECT value, uniqCombined64Merge(visitors) AS visitors, sum(visits) AS visits, sum(pageviews), "  # noqa: S608 - a constant
+            f"sum(bounces), sum(duration) FROM {source} GROUP BY value "
             "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
             {"site": site.site_id, "first": date_range.first, "last": date_range.last, "dimension": dimension,
-             "limit": min(limit, MAX_LIMIT), "offset": offset})
+             "limit": min(limit, MAX_LIMIT), "offset": offset, **merged})
         if dimension == "page":
             return [{"value": value, "visitors": int(visitors), "visits": int(visits), "actions": int(pageviews)}
                     for value, visitors, visits, pageviews, _, _ in rows]

@@ -22,7 +22,7 @@ from typing import Any
 from dashboards.filters import Filter, FilterError, where
 from dashboards.periods import DateRange
 from dashboards.sampling import EXACT, Sample, Sampler
-from ingest.rollups import raw_horizon
+from ingest.rollups import next_month, raw_horizon
 from ingest.sites import Site
 from ingest.store import Store
 
@@ -91,6 +91,25 @@ def interval_buckets(date_range: DateRange, interval: str) -> list[date | dateti
     return starts
 
 
+# Rollup rows of a range: daily rows outside the months read merged, and those months' merged rows.
+_ROLLUP_SOURCE = (
+    "(SELECT value, visitors, visits, pageviews, bounces, duration FROM rollups FINAL WHERE site_id = {site:UInt32} "
+    "AND day BETWEEN {first:Date} AND {last:Date} AND dimension = {dimension:String} "
+    "AND toStartOfMonth(day) NOT IN {merged:Array(Date)} UNION ALL "
+    "SELECT value, visitors, visits, pageviews, bounces, duration FROM rollup_months FINAL "
+    "WHERE site_id = {site:UInt32} AND month IN {merged:Array(Date)} AND dimension = {dimension:String})")
+
+
+def whole_months(first: date, last: date) -> list[date]:
+    """The first days of the calendar months that lie wholly within first..last."""
+    month = first if first.day == 1 else next_month(first.replace(day=1))
+    months = []
+    while next_month(month) - timedelta(days=1) <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
 def _bucket_key(value: Any, site: Site, interval: str) -> date | datetime:
     if interval == "hour":
         return datetime.fromtimestamp(int(value), UTC).astimezone(site.zone).replace(tzinfo=None)
@@ -142,13 +161,25 @@ class StatsQueries:
         parameters = {"site": site.site_id, "first": date_range.first, "last": date_range.last, **extra}
         return list(self.store.client().query(sql, parameters=parameters).result_rows)
 
+    def rollup_source(self, site: Site, date_range: DateRange) -> tuple[str, dict[str, Any]]:
+        """`(SELECT value, visitors, visits, pageviews, bounces, duration …)`: the range's rollup rows of one
+        {dimension:String}, for a FROM clause, and its parameters besides site, first, last and dimension. A whole
+        month of the range is read from its merged row when it has one (ingest/rollups.py), the other days from
+        their daily rows: the same numbers, with a twelfth of the states to merge for a year."""
+        months = whole_months(date_range.first, date_range.last)
+        merged = [row[0] for row in self.store.client().query(
+            "SELECT DISTINCT month FROM rollup_months FINAL WHERE site_id = {site:UInt32} "
+            "AND month IN {months:Array(Date)} AND dimension = ''",
+            parameters={"site": site.site_id, "months": months}).result_rows] if months else []
+        return _ROLLUP_SOURCE, {"merged": merged}
+
     def totals(self, site: Site, date_range: DateRange, filters: Sequence[Filter] = ()) -> Totals:
         if self.reads_rollups(site, date_range):
             _no_filters_on_rollups(site, filters)
+            source, merged = self.rollup_source(site, date_range)
             [(visitors, visits, pageviews, bounces, duration)] = self._rollup_rows(
-                "SELECT uniqCombined64Merge(visitors), sum(visits), sum(pageviews), sum(bounces), sum(duration) "
-                "FROM rollups FINAL WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {last:Date} "
-                "AND dimension = ''", site, date_range)
+                "SELECT uniqCombined64Merge(visitors), sum(visits), sum(pageviews), sum(bounces), sum(duration) "  # noqa: S608 - a constant
+                f"FROM {source}", site, date_range, dimension="", **merged)
             return _totals(visitors, visits, pageviews, bounces, duration)
         sample = self.sample(site, date_range)
         visit_filters, visit_values = where(list(filters), "sessions", sample=sample)
@@ -222,10 +253,11 @@ class StatsQueries:
 
     def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:
         if self.reads_rollups(site, date_range):
+            source, merged = self.rollup_source(site, date_range)
             rows = self._rollup_rows(
-                "SELECT value, uniqCombined64Merge(visitors), sum(pageviews) AS views FROM rollups FINAL "
-                "WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {last:Date} AND dimension = 'page' "
-                "GROUP BY value ORDER BY views DESC, value LIMIT {limit:UInt32}", site, date_range, limit=limit)
+                f"SELECT value, uniqCombined64Merge(visitors), sum(pageviews) AS views FROM {source} "  # noqa: S608 - a constant
+                "GROUP BY value ORDER BY views DESC, value LIMIT {limit:UInt32}", site, date_range, limit=limit,
+                dimension="page", **merged)
             return [PageRow(row[0], int(row[1]), int(row[2])) for row in rows]
         sample = self.sample(site, date_range)
         rows = self._rows(

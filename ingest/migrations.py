@@ -417,6 +417,30 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE sessions MODIFY COLUMN entry_page LowCardinality(String)",
         "ALTER TABLE sessions MODIFY COLUMN exit_page LowCardinality(String)",
     )),
+    Migration(17, "rollup_months", (
+        # A finished month's daily rollups merged into one row per dimension value (ingest/rollups.py), so a
+        # long range merges one visitor state per month and value instead of one per day. Same columns as
+        # `rollups`; a row expires with its month's first day, so it never outlives any day it summarises.
+        """
+        CREATE TABLE IF NOT EXISTS rollup_months (
+            site_id UInt32,
+            month Date,
+            dimension LowCardinality(String),
+            value String CODEC(ZSTD(3)),
+            visitors AggregateFunction(uniqCombined64, UInt64),
+            visits Int64,
+            pageviews Int64,
+            bounces Int64,
+            duration Int64,
+            retention_days UInt16,
+            built_at DateTime64(3, 'UTC')
+        ) ENGINE = ReplacingMergeTree(built_at)
+        PARTITION BY toYear(month)
+        ORDER BY (site_id, month, dimension, value)
+        TTL month + toIntervalDay(retention_days)
+        SETTINGS merge_with_ttl_timeout = 3600
+        """,
+    )),
 )
 
 

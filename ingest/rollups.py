@@ -10,6 +10,8 @@ A day is built from the raw tables by INSERT … SELECT and rebuilt while it can
 after its local midnight (late hits and spool replays), so each day is final long before its raw rows expire.
 A rebuild replaces the previous one (ReplacingMergeTree on built_at). The server runs `RollupBuilder.run`
 every few minutes; a day older than the raw retention is never rebuilt, since its raw rows are incomplete.
+Once a month's last day is final, its days are merged into one row per dimension value (`rollup_months`),
+which long ranges read for their whole months: 12 states per value for a year instead of 365.
 """
 
 from __future__ import annotations
@@ -71,6 +73,22 @@ HAVING sum(sign) > 0
 """  # noqa: S608 - built from constants; every value is bound
 
 
+# A finished month: its days merged into one row per dimension value (`rollup_months`), so a long range merges
+# one visitor state per month and value instead of one per day. The days of a month share its salt, so the merge
+# is exact: a range reads the same numbers from a month's row as from its days.
+_MONTH_SQL = f"""
+INSERT INTO rollup_months (site_id, month, {_COLUMNS.removeprefix("site_id, day, ")})
+SELECT {{site:UInt32}}, {{month:Date}}, dimension, value, uniqCombined64MergeState(visitors), sum(visits),
+       sum(pageviews), sum(bounces), sum(duration), {_TAIL}
+FROM rollups FINAL WHERE site_id = {{site:UInt32}} AND day >= {{month:Date}} AND day < {{next:Date}}
+GROUP BY dimension, value
+"""  # noqa: S608 - built from constants; every value is bound
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def utc_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
     """Naive UTC datetimes of the day's local midnight and the next one."""
     def midnight(local_day: date) -> datetime:
@@ -124,14 +142,45 @@ class RollupBuilder:
                 pending.append(day)
         return pending
 
+    def build_month(self, site: Site, month: date, now: datetime | None = None) -> None:
+        built = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        self.store.client().command(_MONTH_SQL, parameters={
+            "site": site.site_id, "month": month, "next": next_month(month),
+            "retention": site.rollup_retention_days, "built": built})
+
+    def pending_months(self, site: Site, now: datetime) -> list[date]:
+        """Finished months (their last day final) with daily rollups built after the month's merged row, or
+        without one; not a month whose first day is past the rollup retention (its days are incomplete)."""
+        today = now.astimezone(site.zone).date()
+        moment = now.astimezone(UTC).replace(tzinfo=None)
+        client = self.store.client()
+        parameters = {"site": site.site_id, "since": today - timedelta(days=site.rollup_retention_days),
+                      "this_month": today.replace(day=1)}
+        days_built = client.query(
+            "SELECT toStartOfMonth(day) AS month, max(built_at) FROM rollups WHERE site_id = {site:UInt32} "
+            "AND day < {this_month:Date} GROUP BY month HAVING month > {since:Date} ORDER BY month",
+            parameters=parameters).result_rows
+        merged = {month: built_at.replace(tzinfo=None) for month, built_at in client.query(
+            "SELECT month, max(built_at) FROM rollup_months WHERE site_id = {site:UInt32} GROUP BY month",
+            parameters=parameters).result_rows}
+        pending = []
+        for month, built_at in days_built:
+            if moment < utc_bounds(site, next_month(month))[0] + FINAL_AFTER:
+                continue  # its last day can still change
+            if month not in merged or merged[month] < built_at.replace(tzinfo=None):
+                pending.append(month)
+        return pending
+
     def run(self, sites: Iterable[Site], now: datetime | None = None) -> int:
-        """Build every pending day of every site; returns the number of days built."""
+        """Build every pending day of every site, then its pending months; returns the number of days built."""
         now = now or datetime.now(UTC)
         count = 0
         for site in sites:
             for day in self.pending_days(site, now):
                 self.build_day(site, day, now)
                 count += 1
+            for month in self.pending_months(site, now):
+                self.build_month(site, month, now)
         return count
 
     def start(self, sites: Callable[[], Iterable[Site]], interval: float = BUILD_INTERVAL_SECONDS) -> None:

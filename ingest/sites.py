@@ -45,7 +45,7 @@ MAX_EXTERNAL_ID_LENGTH = 200
 DEFAULT_ROLLUP_RETENTION_DAYS = 761
 # Tables of the raw tier (pseudonymous rows) and of the rollup tier, each with a retention_days column.
 RAW_TABLES = ("events", "sessions")
-ROLLUP_TABLES = ("rollups",)
+ROLLUP_TABLES = ("rollups", "rollup_months")
 # matomo.js's cookie lifetimes: _pk_id 393 days from its creation, _pk_ses 30 minutes, _pk_ref about 6 months.
 MATOMO_COOKIE_SECONDS = {"visitor_cookie_seconds": 33_955_200, "session_cookie_seconds": 1_800,
                          "referral_cookie_seconds": 15_768_000}

@@ -20,7 +20,7 @@ from teller.audit_log import AuditEntry, AuditLog
 ENFORCE_ACTION = "retention.enforce"
 _TTL = re.compile(r"\bTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)
 # The time column each tiered table expires by, and whether it is a Date (whole days) or a DateTime.
-_TIME_COLUMN = {"events": "ts", "sessions": "start", "rollups": "day"}
+_TIME_COLUMN = {"events": "ts", "sessions": "start", "rollups": "day", "rollup_months": "month"}
 TIERS = {"raw": RAW_TABLES, "rollups": ROLLUP_TABLES}
 
 
@@ -111,7 +111,7 @@ class RetentionAudit:
 
         Rows of a site that no longer exists join no policy (retention 0), so they count as past it."""
         column = _TIME_COLUMN[table]
-        expires = f"{column} + toIntervalDay(policy.days) <= " + ("today()" if column == "day" else "now()")
+        expires = f"{column} + toIntervalDay(policy.days) <= " + ("today()" if column in ("day", "month") else "now()")
         sql = (f"SELECT t.site_id, count(), min({column}), max({column}), countIf({expires}), "  # noqa: S608
                f"countIf(t.retention_days != policy.days) FROM {{table:Identifier}} AS t "
                f"LEFT JOIN (SELECT site_id, {policy_column} AS days FROM sites FINAL WHERE is_deleted = 0) "

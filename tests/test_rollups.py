@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from dashboards.breakdowns import Breakdowns
 from dashboards.periods import DateRange
 from ingest.pipeline import Verdict
 from ingest.sites import Site
@@ -161,3 +162,46 @@ def test_each_sites_rollups_expire_at_its_own_rollup_retention(runtime: Runtime)
         assert "at least as long as raw rows" in str(error)
     else:
         raise AssertionError("a rollup retention below the raw retention was accepted")
+
+
+def test_whole_months_are_read_from_their_merged_rows_with_the_same_numbers(runtime: Runtime) -> None:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=90)
+    today = datetime.now(site.zone).date()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month_days = (last_month, last_month + timedelta(days=1), last_month.replace(day=15),
+                  today.replace(day=1) - timedelta(days=1))
+    ages = tuple((today - day).days for day in month_days)
+    seed(runtime, site, ages)
+    later = datetime.now(UTC) + timedelta(hours=3)  # past FINAL_AFTER even just after midnight on the 1st
+    builder = runtime.rollups
+    assert builder.run([site], now=later) == len(month_days)
+    assert builder.pending_months(site, later) == []
+    stored = runtime.store.client().query(
+        "SELECT month, dimension, value, finalizeAggregation(visitors), visits, pageviews FROM rollup_months FINAL "
+        "WHERE site_id = {site:UInt32} AND dimension IN ('', 'page') ORDER BY dimension, value",
+        parameters={"site": site.site_id}).result_rows
+    # Visitors 1 and 2 every day and 3 on even days: three visitors in the month, not one per day.
+    assert stored[0][:4] == (last_month, "", "", 3)
+    even_days = sum(age % 2 == 0 for age in ages)
+    assert {row[2]: row[5] for row in stored[1:]} == {"/": 4 + even_days, "/prijzen": 4, "/blog": 4}
+
+    shortened = runtime.registry.update(site.site_id, retention_days=1)
+    date_range = DateRange(last_month - timedelta(days=3), today, site.zone, "custom")
+    assert runtime.queries.reads_rollups(shortened, date_range)
+    assert runtime.queries.rollup_source(shortened, date_range)[1] == {"merged": [last_month]}
+    breakdowns = Breakdowns(runtime.queries)
+
+    def numbers() -> dict[str, Any]:
+        return dashboard(runtime, shortened, date_range) | {
+            dimension: breakdowns.report(shortened, date_range, dimension, [], 10).rows
+            for dimension in ("page", "channel", "utm_campaign", "entry_page")}
+    from_months = numbers()
+    runtime.store.client().command("DELETE FROM rollup_months WHERE site_id = {site:UInt32}",
+                                   parameters={"site": site.site_id})
+    assert runtime.queries.rollup_source(shortened, date_range)[1] == {"merged": []}
+    assert numbers() == from_months
+    assert (from_months["totals"].visitors, from_months["totals"].visits) == (3, 2 * len(month_days) + even_days)
+
+    # A day of the month built again (it was final, so only by hand) makes the month pending again.
+    builder.build_day(site, last_month.replace(day=15), later + timedelta(minutes=1))
+    assert builder.pending_months(site, later + timedelta(minutes=2)) == [last_month]
