@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards.filters import DIMENSIONS, Filter, FilterError, kind_condition, where, where_actions
+from dashboards.filters import DIMENSIONS, Dimension, Filter, FilterError, kind_condition, where, where_actions
 from dashboards.periods import DateRange
 from dashboards.queries import StatsQueries
 from dashboards.sampling import EXACT, Sample
@@ -59,6 +59,18 @@ def _visit_row(sample: Sample, value: str, visitors: int, visits: int, pageviews
     return {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
             "pageviews": sample.count(pageviews), "bounce_rate": _rate(int(bounces), int(visits)),
             "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
+
+
+def _grouping_sets(targets: list[Dimension]) -> tuple[str, str, str]:
+    """The `dimension_index` and `value` expressions and the GROUP BY clause of one query that groups its rows
+    by each target's expression in a grouping set of its own. Each result row belongs to one set, and
+    GROUPING(x) = 0 names the set's expression (SQL standard)."""
+    *first, last = targets
+    which = "multiIf(" + "".join(f"grouping({target.expression}) = 0, {index}, "
+                                 for index, target in enumerate(first)) + f"{len(first)})"
+    value = "multiIf(" + "".join(f"dimension_index = {index}, toString({target.expression}), "
+                                 for index, target in enumerate(first)) + f"toString({last.expression}))"
+    return which, value, "GROUPING SETS (" + ", ".join(f"({target.expression})" for target in targets) + ")"
 
 
 def _action_extras(kinds: tuple[str, ...]) -> str:
@@ -129,15 +141,9 @@ class Breakdowns:
             raise ValueError("visit_reports groups two or more visit dimensions other than exit_page")
         sample = self.queries.sample(site, date_range)
         source, values = _visit_source(filters, sample, by_exit_page=False)
-        # Each row belongs to one grouping set; GROUPING(x) = 0 names the set's expression (SQL standard).
-        *first, last = targets
-        which = "multiIf(" + "".join(f"grouping({target.expression}) = 0, {index}, "
-                                     for index, target in enumerate(first)) + f"{len(first)})"
-        value = "multiIf(" + "".join(f"dimension_index = {index}, toString({target.expression}), "
-                                     for index, target in enumerate(first)) + f"toString({last.expression}))"
-        sets = ", ".join(f"({target.expression})" for target in targets)
+        which, value, grouping = _grouping_sets(targets)
         sql = (f"SELECT {which} AS dimension_index, {value} AS value, {_VISIT_METRICS} {source} "
-               f"GROUP BY GROUPING SETS ({sets}) HAVING visits > 0 "
+               f"GROUP BY {grouping} HAVING visits > 0 "
                "ORDER BY dimension_index, visitors DESC, visits DESC, value LIMIT {limit:UInt32} BY dimension_index")
         parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
                       "limit": min(limit, MAX_LIMIT)}
@@ -173,13 +179,7 @@ class Breakdowns:
         sample = self.queries.sample(site, date_range)
         conditions, values = where_actions(filters, kinds, sample)
         if len(kinds) == 1:
-            # Each row belongs to one grouping set; GROUPING(x) = 0 names the set's expression (SQL standard).
-            *first, last = targets
-            which = "multiIf(" + "".join(f"grouping({target.expression}) = 0, {index}, "
-                                         for index, target in enumerate(first)) + f"{len(first)})"
-            value = "multiIf(" + "".join(f"dimension_index = {index}, toString({target.expression}), "
-                                         for index, target in enumerate(first)) + f"toString({last.expression}))"
-            grouping = "GROUPING SETS (" + ", ".join(f"({target.expression})" for target in targets) + ")"
+            which, value, grouping = _grouping_sets(targets)
         else:
             # The WHERE clause keeps only these kinds, so the last one needs no condition of its own.
             *first, last = targets
