@@ -61,6 +61,18 @@ _CLIENT_COLUMNS = """
             device_model LowCardinality(String),
             screen_size LowCardinality(String),
             language LowCardinality(String),"""
+# A rollup row after its site and day (rollups) or month (rollup_months): a dimension value's counts and its
+# mergeable unique-visitor state.
+_ROLLUP_COLUMNS = """
+            dimension LowCardinality(String),
+            value String CODEC(ZSTD(3)),
+            visitors AggregateFunction(uniqCombined64, UInt64),
+            visits Int64,
+            pageviews Int64,
+            bounces Int64,
+            duration Int64,
+            retention_days UInt16,
+            built_at DateTime64(3, 'UTC')"""
 # Shipments carry a deduplication token; the window makes ClickHouse remember recent tokens on plain MergeTree.
 # A spool segment is deleted once its insert returns, so the inserted part must be on disk by then, power loss
 # included: fsync parts and their directory (one insert per table per second makes this cheap).
@@ -225,16 +237,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         CREATE TABLE IF NOT EXISTS rollups (
             site_id UInt32,
-            day Date,
-            dimension LowCardinality(String),
-            value String CODEC(ZSTD(3)),
-            visitors AggregateFunction(uniqCombined64, UInt64),
-            visits Int64,
-            pageviews Int64,
-            bounces Int64,
-            duration Int64,
-            retention_days UInt16,
-            built_at DateTime64(3, 'UTC')
+            day Date,"""
+        + _ROLLUP_COLUMNS + """
         ) ENGINE = ReplacingMergeTree(built_at)
         PARTITION BY toYYYYMM(day)
         ORDER BY (site_id, day, dimension, value)
@@ -424,16 +428,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         CREATE TABLE IF NOT EXISTS rollup_months (
             site_id UInt32,
-            month Date,
-            dimension LowCardinality(String),
-            value String CODEC(ZSTD(3)),
-            visitors AggregateFunction(uniqCombined64, UInt64),
-            visits Int64,
-            pageviews Int64,
-            bounces Int64,
-            duration Int64,
-            retention_days UInt16,
-            built_at DateTime64(3, 'UTC')
+            month Date,"""
+        + _ROLLUP_COLUMNS + """
         ) ENGINE = ReplacingMergeTree(built_at)
         PARTITION BY toYear(month)
         ORDER BY (site_id, month, dimension, value)
