@@ -10,6 +10,7 @@ rollups keep and without filters (the rollups have no rows to filter).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,11 @@ def _visit_row(sample: Sample, value: str, visitors: int, visits: int, pageviews
     return {"value": value, "visitors": sample.count(visitors), "visits": sample.count(visits),
             "pageviews": sample.count(pageviews), "bounce_rate": _rate(int(bounces), int(visits)),
             "visit_duration": round(int(duration) / int(visits), 1) if visits else 0.0}
+
+
+def _panel_parameters(site: Site, date_range: DateRange, limit: int) -> dict[str, Any]:
+    return {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
+            "limit": min(limit, MAX_LIMIT)}
 
 
 def _grouping_sets(targets: list[Dimension]) -> tuple[str, str, str]:
@@ -145,13 +151,19 @@ class Breakdowns:
         sql = (f"SELECT {which} AS dimension_index, {value} AS value, {_VISIT_METRICS} {source} "
                f"GROUP BY {grouping} HAVING visits > 0 "
                "ORDER BY dimension_index, visitors DESC, visits DESC, value LIMIT {limit:UInt32} BY dimension_index")
-        parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
-                      "limit": min(limit, MAX_LIMIT)}
-        rows: dict[int, list[dict[str, Any]]] = {index: [] for index in range(len(targets))}
-        for index, *row in self._query(sql, parameters | values):
-            rows[int(index)].append(_visit_row(sample, *row))
-        return {target.name: Breakdown(target.name, "raw", rows[index], sample)
-                for index, target in enumerate(targets)}
+        rows = self._rows_per_target(sql, _panel_parameters(site, date_range, limit) | values, targets,
+                                     lambda _, row: _visit_row(sample, *row))
+        return {target.name: Breakdown(target.name, "raw", found, sample)
+                for target, found in zip(targets, rows, strict=True)}
+
+    def _rows_per_target(self, sql: str, parameters: dict[str, Any], targets: list[Dimension],
+                         to_row: Callable[[Dimension, list[Any]], dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The rows of a query over several panels (each row starting with its panel's dimension_index), as
+        dicts per target, in the targets' order."""
+        rows: list[list[dict[str, Any]]] = [[] for _ in targets]
+        for index, *row in self._query(sql, parameters):
+            rows[int(index)].append(to_row(targets[int(index)], row))
+        return rows
 
     def _actions(self, expression: str, kind: str, filters: list[Filter],
                  parameters: dict[str, Any], sample: Sample, with_visits: bool) -> list[dict[str, Any]]:
@@ -194,14 +206,11 @@ class Breakdowns:
                "WHERE site_id = {site:UInt32} AND ts >= {start:DateTime('UTC')} AND ts < {end:DateTime('UTC')} "
                f"AND ({any_kind}){conditions} GROUP BY {grouping} "
                "ORDER BY dimension_index, visitors DESC, actions DESC, value LIMIT {limit:UInt32} BY dimension_index")
-        parameters = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
-                      "limit": min(limit, MAX_LIMIT)}
-        rows: dict[int, list[dict[str, Any]]] = {index: [] for index in range(len(targets))}
-        for index, *row in self._query(sql, parameters | values):
-            rows[int(index)].append(_action_row(targets[int(index)].kind, sample, False, *row))
+        parameters = _panel_parameters(site, date_range, limit)
+        rows = self._rows_per_target(sql, parameters | values, targets,
+                                     lambda target, row: _action_row(target.kind, sample, False, *row))
         reports = {}
-        for index, target in enumerate(targets):
-            found = rows[index]
+        for target, found in zip(targets, rows, strict=True):
             if target.kind == "goal":
                 found = self._with_conversion_rates(found, filters, parameters, sample)
             reports[target.name] = Breakdown(target.name, "raw", found, sample)
