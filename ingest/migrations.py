@@ -1,9 +1,10 @@
 """Versioned, idempotent schema migrations. Run by `teller migrate` and at every start.
 
-Each migration is a list of statements that are safe to run twice (IF NOT EXISTS and friends), so a crash
-between a statement and the bookkeeping row only repeats harmless work. Applied versions are recorded in
-`schema_migrations`. A released migration is never edited: a change is a new migration (ALTER TABLE … ADD
-COLUMN IF NOT EXISTS …), because installed databases skip the versions they already applied.
+Each migration is a list of steps that are safe to run twice (IF NOT EXISTS and friends, and `Resort`, which
+checks the table first), so a crash between a step and the bookkeeping row only repeats harmless work.
+Applied versions are recorded in `schema_migrations`. A released migration is never edited: a change is a new
+migration (ALTER TABLE … ADD COLUMN IF NOT EXISTS …), because installed databases skip the versions they
+already applied.
 
 The table design follows Plausible's proven events table (ORDER BY site, day, name, visitor) with what it
 lacks: every event row carries its site's retention in days and the table TTL deletes the row when it is older
@@ -22,10 +23,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class Resort:
+    """Rebuild a table under a new sorting key, which ClickHouse cannot change in place: create the new table as
+    `<table>_resorted`, copy every row into it, swap the two names atomically (EXCHANGE TABLES, an Atomic
+    database: ClickHouse's default since 20.10) and drop the old table. Safe to repeat: a scratch table left by
+    an interrupted run is dropped first, and a table that already has the new key is left alone. Writers of
+    the table must be stopped meanwhile (migrations run before Teller serves)."""
+    table: str
+    sorting_key: str  # as system.tables spells it: "site_id, dimension, day, value"
+    create: str  # the CREATE TABLE statement, with {table} where the name goes
+
+
+@dataclass(frozen=True, slots=True)
 class Migration:
     version: int
     name: str
-    statements: tuple[str, ...]
+    statements: tuple[str | Resort, ...]
 
 
 BOOKKEEPING = """
@@ -437,6 +450,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         SETTINGS merge_with_ttl_timeout = 3600
         """,
     )),
+    Migration(18, "rollups_by_dimension", (
+        # A panel reads one dimension over a range of days or months. Sorted by day first, that dimension's few
+        # rows lay spread over every day's granules, and each granule read (8,192 rows) deserialised the visitor
+        # states of every other dimension of that day too. Sorted by dimension first, a dimension's rows over
+        # the range are contiguous, and granules of 256 rows keep the rows read close to the rows needed. The
+        # primary index holds no values (PRIMARY KEY is a prefix of the sort), so its memory stays small. On the
+        # 10-million-hit benchmark's rollups (6.5 million rows), the device panel over 90 days went from 456 to
+        # 68 ms and the day totals from 423 to 66 ms; the page panel (a state per path and day to merge) from
+        # 887 to 744 ms.
+        Resort("rollups", "site_id, dimension, day, value", """
+        CREATE TABLE IF NOT EXISTS {table} (
+            site_id UInt32,
+            day Date,"""
+            + _ROLLUP_COLUMNS + """
+        ) ENGINE = ReplacingMergeTree(built_at)
+        PARTITION BY toYYYYMM(day)
+        PRIMARY KEY (site_id, dimension, day)
+        ORDER BY (site_id, dimension, day, value)
+        TTL day + toIntervalDay(retention_days)
+        SETTINGS index_granularity = 256, merge_with_ttl_timeout = 3600
+        """),
+        Resort("rollup_months", "site_id, dimension, month, value", """
+        CREATE TABLE IF NOT EXISTS {table} (
+            site_id UInt32,
+            month Date,"""
+            + _ROLLUP_COLUMNS + """
+        ) ENGINE = ReplacingMergeTree(built_at)
+        PARTITION BY toYear(month)
+        PRIMARY KEY (site_id, dimension, month)
+        ORDER BY (site_id, dimension, month, value)
+        TTL month + toIntervalDay(retention_days)
+        SETTINGS index_granularity = 256, merge_with_ttl_timeout = 3600
+        """),
+    )),
 )
 
 
@@ -454,10 +501,30 @@ def migrate(store: Store) -> list[Migration]:
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
-        for statement in migration.statements:
-            client.command(statement)
+        for step in migration.statements:
+            if isinstance(step, Resort):
+                resort(store, step)
+            else:
+                client.command(step)
         client.insert("schema_migrations", [[migration.version, migration.name, datetime.now(UTC)]],
                       column_names=["version", "name", "applied_at"])
         log.info("applied migration %d (%s)", migration.version, migration.name)
         applied.append(migration)
     return applied
+
+
+def resort(store: Store, step: Resort) -> None:
+    """Apply one Resort step (see the class)."""
+    client = store.client()
+    scratch = f"{step.table}_resorted"
+    client.command(f"DROP TABLE IF EXISTS {scratch} SYNC")
+    current = client.query(
+        "SELECT sorting_key FROM system.tables WHERE database = {database:String} AND name = {table:String}",
+        parameters={"database": store.database, "table": step.table}).result_rows
+    if current and current[0][0] == step.sorting_key:
+        return
+    client.command(step.create.format(table=scratch))
+    client.command(f"INSERT INTO {scratch} SELECT * FROM {step.table}")  # noqa: S608 - names are constants
+    client.command(f"EXCHANGE TABLES {step.table} AND {scratch}")
+    client.command(f"DROP TABLE {scratch} SYNC")
+    log.info("re-sorted %s by (%s)", step.table, step.sorting_key)

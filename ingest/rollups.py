@@ -158,10 +158,11 @@ class RollupBuilder:
                       "this_month": today.replace(day=1)}
         days_built = client.query(
             "SELECT toStartOfMonth(day) AS month, max(built_at) FROM rollups WHERE site_id = {site:UInt32} "
-            "AND day < {this_month:Date} GROUP BY month HAVING month > {since:Date} ORDER BY month",
+            "AND dimension = '' AND day < {this_month:Date} GROUP BY month HAVING month > {since:Date} ORDER BY month",
             parameters=parameters).result_rows
         merged = {month: built_at.replace(tzinfo=None) for month, built_at in client.query(
-            "SELECT month, max(built_at) FROM rollup_months WHERE site_id = {site:UInt32} GROUP BY month",
+            "SELECT month, max(built_at) FROM rollup_months WHERE site_id = {site:UInt32} AND dimension = '' "
+            "GROUP BY month",
             parameters=parameters).result_rows}
         pending = []
         for month, built_at in days_built:

@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from dashboards.breakdowns import Breakdowns
 from dashboards.periods import DateRange
+from ingest.migrations import MIGRATIONS, Resort, migrate, resort
 from ingest.pipeline import Verdict
 from ingest.sites import Site
+from ingest.store import Store
+from teller.config import Settings
 from teller.runtime import Runtime
 from tests.helpers import add_site, event_rows, tracking_request
 
@@ -205,3 +209,62 @@ def test_whole_months_are_read_from_their_merged_rows_with_the_same_numbers(runt
     # A day of the month built again (it was final, so only by hand) makes the month pending again.
     builder.build_day(site, last_month.replace(day=15), later + timedelta(minutes=1))
     assert builder.pending_months(site, later + timedelta(minutes=2)) == [last_month]
+
+
+def rollup_table_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row of both rollup tables, duplicates included, with each visitor state as its count."""
+    return {table: store.client().query(
+        f"SELECT * EXCEPT visitors, finalizeAggregation(visitors) FROM {table} ORDER BY ALL").result_rows  # noqa: S608
+        for table in ("rollups", "rollup_months")}
+
+
+def sorting_keys(store: Store) -> dict[str, str]:
+    rows = store.client().query(
+        "SELECT name, sorting_key FROM system.tables WHERE database = {database:String} AND name LIKE 'rollup%'",
+        parameters={"database": store.database}).result_rows
+    return dict(rows)
+
+
+def test_migration_18_sorts_installed_rollups_by_dimension_and_keeps_every_row(
+        settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A database as Teller left it before migration 18, with daily and monthly rollups in it.
+    monkeypatch.setattr("ingest.migrations.MIGRATIONS", tuple(m for m in MIGRATIONS if m.version < 18))
+    runtime = Runtime.open(settings, store=store)
+    try:
+        site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=90)
+        today = datetime.now(site.zone).date()
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        seed(runtime, site, tuple((today - day).days for day in (last_month, last_month.replace(day=2), today)))
+        runtime.rollups.run([site], now=datetime.now(UTC) + timedelta(hours=3))
+        monkeypatch.undo()
+        before = rollup_table_rows(store)
+        assert len(before["rollups"]) > 20 and len(before["rollup_months"]) > 5
+        assert sorting_keys(store) == {"rollups": "site_id, day, dimension, value", "rollup_salts": "site_id, day",
+                                       "rollup_months": "site_id, month, dimension, value"}
+        shortened = runtime.registry.update(site.site_id, retention_days=1)
+        date_range = DateRange(last_month, today, site.zone, "custom")
+        assert runtime.queries.reads_rollups(shortened, date_range)
+        breakdowns = Breakdowns(runtime.queries)
+
+        def numbers() -> dict[str, Any]:
+            return dashboard(runtime, shortened, date_range) | {
+                dimension: breakdowns.report(shortened, date_range, dimension, [], 10).rows
+                for dimension in ("page", "channel", "utm_campaign", "entry_page")}
+        reported = numbers()
+        # An interrupted earlier attempt left its scratch table behind.
+        store.client().command("CREATE TABLE rollups_resorted (half_copied UInt8) ENGINE = Memory")
+
+        assert [migration.version for migration in migrate(store)] == [18]
+        assert sorting_keys(store) == {"rollups": "site_id, dimension, day, value", "rollup_salts": "site_id, day",
+                                       "rollup_months": "site_id, dimension, month, value"}
+        assert rollup_table_rows(store) == before
+        assert numbers() == reported
+        # Running the step again (a crash before the bookkeeping row) changes nothing.
+        [resort_days, _] = next(m for m in MIGRATIONS if m.version == 18).statements
+        assert isinstance(resort_days, Resort)
+        resort(store, resort_days)
+        assert rollup_table_rows(store) == before
+        assert migrate(store) == []
+    finally:
+        runtime.stop_ingest()
+        runtime.geo.close()
