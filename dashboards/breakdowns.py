@@ -112,12 +112,14 @@ class Breakdowns:
         """`with_visits=False` leaves out an action report's visits (the dashboard's panels do not show them,
         and counting them is a second unique count per row)."""
         if dimension not in DIMENSIONS:
-            raise FilterError(f"{dimension[:50]!r} is not a dimension; one of {', '.join(DIMENSIONS)}")
+            raise FilterError("{dimension!r} is not a dimension; one of {allowed}", dimension=dimension[:50],
+                              allowed=", ".join(DIMENSIONS))
         if self.queries.reads_rollups(site, date_range):
             if filters or dimension not in FROM_ROLLUPS:
                 raise FilterError(
-                    f"this range reaches back past the {site.retention_days} days this site keeps visit details; "
-                    f"only totals and these breakdowns without filters are kept longer: {', '.join(FROM_ROLLUPS)}")
+                    "this range reaches back past the {days} days this site keeps visit details; only totals and "
+                    "these breakdowns without filters are kept longer: {allowed}", days=site.retention_days,
+                    allowed=", ".join(FROM_ROLLUPS))
             return Breakdown(dimension, "rollups", self._from_rollups(site, date_range, dimension, limit, offset))
         parameters: dict[str, Any] = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc,
                                       "limit": min(limit, MAX_LIMIT), "offset": offset}

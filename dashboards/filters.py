@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dashboards.reasons import ExplainedError
 from dashboards.sampling import EXACT, Sample
 
 MAX_FILTERS = 10
@@ -63,7 +64,7 @@ def kind_condition(kind: str) -> str:
     return "name IN ('goal', 'ecommerce_order')" if kind == "goal" else f"name = '{kind}'"
 
 
-class FilterError(ValueError):
+class FilterError(ExplainedError):
     """A filter is not understood; the message says which and what is allowed."""
 
 
@@ -107,16 +108,16 @@ def parse_filters(texts: Iterable[str]) -> list[Filter]:
             if found:
                 break
         else:
-            raise FilterError(f"filter {text[:100]!r} needs an operator: ==, !=, ~ (contains) or !~")
+            raise FilterError("filter {text!r} needs an operator: ==, !=, ~ (contains) or !~", text=text[:100])
         dimension = DIMENSIONS.get(name.strip())
         if dimension is None:
-            raise FilterError(f"filter {text[:100]!r}: {name.strip()[:50]!r} is not a dimension; "
-                              f"one of {', '.join(DIMENSIONS)}")
+            raise FilterError("filter {text!r}: {name!r} is not a dimension; one of {allowed}",
+                              text=text[:100], name=name.strip()[:50], allowed=", ".join(DIMENSIONS))
         if len(value) > MAX_FILTER_VALUE:
-            raise FilterError(f"a filter value has at most {MAX_FILTER_VALUE} characters")
+            raise FilterError("a filter value has at most {limit} characters", limit=MAX_FILTER_VALUE)
         filters.append(Filter(dimension, operator, value))
     if len(filters) > MAX_FILTERS:
-        raise FilterError(f"at most {MAX_FILTERS} filters")
+        raise FilterError("at most {limit} filters", limit=MAX_FILTERS)
     return filters
 
 

@@ -161,6 +161,28 @@ DUTCH = {
     "from must not be after to": "from mag niet na to liggen",
     "period=custom needs from and to, e.g. from=2026-01-01&to=2026-01-31":
         "period=custom heeft from en to nodig, bijv. from=2026-01-01&to=2026-01-31",
+    "{name}={value!r} is not a date like 2026-01-31": "{name}={value!r} is geen datum zoals 2026-01-31",
+    "{name}={value!r} is outside {earliest} to {latest}": "{name}={value!r} ligt buiten {earliest} tot {latest}",
+    "a range spans at most {limit} days": "een periode beslaat hoogstens {limit} dagen",
+    "period={period!r} is not one of {allowed}": "period={period!r} is niet een van {allowed}",
+    "compare={compare!r} is not one of {allowed}": "compare={compare!r} is niet een van {allowed}",
+    "filter {text!r} needs an operator: ==, !=, ~ (contains) or !~":
+        "filter {text!r} mist een operator: ==, !=, ~ (bevat) of !~",
+    "filter {text!r}: {name!r} is not a dimension; one of {allowed}":
+        "filter {text!r}: {name!r} is geen dimensie; kies uit {allowed}",
+    "{dimension!r} is not a dimension; one of {allowed}": "{dimension!r} is geen dimensie; kies uit {allowed}",
+    "a filter value has at most {limit} characters": "een filterwaarde heeft hoogstens {limit} tekens",
+    "at most {limit} filters": "hoogstens {limit} filters",
+    "interval must be one of {allowed}": "interval moet een van deze zijn: {allowed}",
+    "hourly points cover at most {limit} days": "punten per uur beslaan hoogstens {limit} dagen",
+    "hourly points need visit details, which this range reaches back past":
+        "punten per uur hebben bezoekdetails nodig, en die reiken niet zo ver terug als deze periode",
+    "filters need visit details, which this site keeps {days} days; this range reaches back further":
+        "filters hebben bezoekdetails nodig, die deze site {days} dagen bewaart; deze periode gaat verder terug",
+    "this range reaches back past the {days} days this site keeps visit details; only totals and these "
+    "breakdowns without filters are kept longer: {allowed}":
+        "deze periode gaat verder terug dan de {days} dagen dat deze site bezoekdetails bewaart; alleen totalen "
+        "en deze overzichten zonder filters blijven langer bewaard: {allowed}",
     # Countries panel
     "Unknown": "Onbekend",
     # retention audit

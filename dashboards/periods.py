@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dashboards.reasons import ExplainedError
+
 MAX_RANGE_DAYS = 3700
 # Dates outside these years are junk for web analytics, and near date.max the UTC bounds overflow.
 EARLIEST = date(2000, 1, 1)
@@ -16,7 +18,7 @@ PERIODS = ("today", "yesterday", *RELATIVE_DAYS, "month", "year", "custom")
 COMPARISONS = ("previous", "year")
 
 
-class PeriodError(ValueError):
+class PeriodError(ExplainedError):
     """A period parameter is not allowed; the message says which and what is."""
 
 
@@ -49,9 +51,10 @@ def _parse_date(name: str, value: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise PeriodError(f"{name}={value!r} is not a date like 2026-01-31") from None
+        raise PeriodError("{name}={value!r} is not a date like 2026-01-31", name=name, value=value) from None
     if not EARLIEST <= day <= LATEST:
-        raise PeriodError(f"{name}={value!r} is outside {EARLIEST} to {LATEST}")
+        raise PeriodError("{name}={value!r} is outside {earliest} to {latest}", name=name, value=value,
+                          earliest=EARLIEST, latest=LATEST)
     return day
 
 
@@ -78,9 +81,9 @@ def parse_range(query: Mapping[str, str], zone: ZoneInfo, now: datetime) -> Date
         if first > last:
             raise PeriodError("from must not be after to")
         if (last - first).days >= MAX_RANGE_DAYS:
-            raise PeriodError(f"a range spans at most {MAX_RANGE_DAYS} days")
+            raise PeriodError("a range spans at most {limit} days", limit=MAX_RANGE_DAYS)
         return DateRange(first, last, zone, period)
-    raise PeriodError(f"period={period!r} is not one of {', '.join(PERIODS)}")
+    raise PeriodError("period={period!r} is not one of {allowed}", period=period, allowed=", ".join(PERIODS))
 
 
 def comparison_range(date_range: DateRange, compare: str) -> DateRange:
@@ -90,7 +93,8 @@ def comparison_range(date_range: DateRange, compare: str) -> DateRange:
         return DateRange(date_range.first - length, date_range.last - length, date_range.zone, "custom")
     if compare == "year":
         return DateRange(_year_earlier(date_range.first), _year_earlier(date_range.last), date_range.zone, "custom")
-    raise PeriodError(f"compare={compare[:20]!r} is not one of {', '.join(COMPARISONS)}")
+    raise PeriodError("compare={compare!r} is not one of {allowed}", compare=compare[:20],
+                      allowed=", ".join(COMPARISONS))
 
 
 def _year_earlier(day: date) -> date:

@@ -73,10 +73,10 @@ _ROLLUP_BUCKET = {"day": "day", "week": "toMonday(day)", "month": "toStartOfMont
 def interval_buckets(date_range: DateRange, interval: str) -> list[date | datetime]:
     """Every bucket start of the range, in order."""
     if interval not in INTERVALS:
-        raise FilterError(f"interval must be one of {', '.join(INTERVALS)}")
+        raise FilterError("interval must be one of {allowed}", allowed=", ".join(INTERVALS))
     if interval == "hour":
         if len(date_range.days) > MAX_HOURLY_DAYS:
-            raise FilterError(f"hourly points cover at most {MAX_HOURLY_DAYS} days")
+            raise FilterError("hourly points cover at most {limit} days", limit=MAX_HOURLY_DAYS)
         hours = int((date_range.end_utc - date_range.start_utc).total_seconds() // 3600)
         start = date_range.start_utc.replace(tzinfo=UTC)
         return [(start + timedelta(hours=offset)).astimezone(date_range.zone).replace(tzinfo=None)
@@ -118,8 +118,8 @@ def _bucket_key(value: Any, site: Site, interval: str) -> date | datetime:
 
 def _no_filters_on_rollups(site: Site, filters: Sequence[Filter]) -> None:
     if filters:
-        raise FilterError(f"filters need visit details, which this site keeps {site.retention_days} days; "
-                          "this range reaches back further")
+        raise FilterError("filters need visit details, which this site keeps {days} days; this range reaches back "
+                          "further", days=site.retention_days)
 
 
 @dataclass(frozen=True, slots=True)

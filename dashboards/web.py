@@ -165,10 +165,10 @@ class DashboardPages:
         try:
             summary, panels = await run_in_threadpool(build)
         except (PeriodError, FilterError) as reason:
-            # The reason quotes the address's own parameters (and is English unless it is a fixed text with a
-            # translation); the sentence before it says in the page's language what went wrong.
+            # The reason, in the page's language, quotes the address's own parameters as they were typed.
             return self.error_page(request, 400, "This period or filter cannot be shown: {reason}",
-                                   shared=links.shared_path is not None, reason=locale_of(request).text(str(reason)))
+                                   shared=links.shared_path is not None,
+                                   reason=reason.translated(locale_of(request).text))
         return self.render(request, "site.html", summary=summary, chart=chart_bars(summary["timeseries"]),
                            periods=PERIOD_LABELS, tiles=TILES, panels=panels, links=links, **context)
 

@@ -86,6 +86,29 @@ def test_dutch_and_english(dashboard: TestClient, site: Site) -> None:
     assert Locale("nl").day("2026-03-21") == "21 mrt. 2026"
 
 
+# Bad addresses, and what the Dutch page says about each: the reason in Dutch, the typed values as typed.
+REFUSED_IN_DUTCH = {
+    "period=week": "period=&#39;week&#39; is niet een van today, yesterday, 7d, 30d, 90d, month, year, custom",
+    "period=custom&from=2026-13-01&to=2026-12-31": "from=&#39;2026-13-01&#39; is geen datum zoals 2026-01-31",
+    "period=custom&from=1999-12-31&to=2026-01-01": "from=&#39;1999-12-31&#39; ligt buiten 2000-01-01 tot 2200-12-31",
+    "period=custom&from=2000-01-01&to=2026-01-01": "een periode beslaat hoogstens 3700 dagen",
+    "period=custom&from=2026-01-01": "period=custom heeft from en to nodig",
+    "filter=nope": "filter &#39;nope&#39; mist een operator",
+    "filter=schoenmaat==42":
+        "filter &#39;schoenmaat==42&#39;: &#39;schoenmaat&#39; is geen dimensie; kies uit entry_page, exit_page,",
+    "filter=page==" + "x" * 1001: "een filterwaarde heeft hoogstens 1000 tekens",
+    "&".join(["filter=page==/a"] * 11): "hoogstens 10 filters",
+}
+
+
+def test_every_refused_period_or_filter_is_explained_in_dutch(dashboard: TestClient, site: Site) -> None:
+    for query, reason in REFUSED_IN_DUTCH.items():
+        page = dashboard.get(f"/sites/{site.site_id}?{query}&lang=nl")
+        assert page.status_code == 400, query
+        assert f"Deze periode of dit filter kan niet worden getoond: {reason}" in page.text, query
+        assert not re.search(r"is not|needs|at most|outside", page.text), query
+
+
 def test_a_range_past_the_raw_retention_shows_the_rollup_panels(runtime: Runtime, dashboard: TestClient,
                                                                 site: Site) -> None:
     runtime.rollups.run([site])
@@ -93,7 +116,9 @@ def test_a_range_past_the_raw_retention_shows_the_rollup_panels(runtime: Runtime
     page = dashboard.get(f"/sites/{site.site_id}?period=30d").text
     assert "Read from the daily rollups" in page
     assert 'id="panel-country"' in page and 'id="panel-outlink"' not in page
-    assert dashboard.get(f"/sites/{site.site_id}?period=30d&filter=device==smartphone").status_code == 400
+    refused = dashboard.get(f"/sites/{site.site_id}?period=30d&filter=device==smartphone&lang=nl")
+    assert refused.status_code == 400
+    assert "filters hebben bezoekdetails nodig, die deze site 3 dagen bewaart" in refused.text
 
 
 def test_the_countries_table_names_countries_in_the_pages_language(dashboard: TestClient, site: Site) -> None:

@@ -416,10 +416,12 @@ def test_a_missing_link_and_a_bad_address_answer_in_the_visitors_language(runtim
     assert backwards.status_code == 400 and '<html lang="nl">' in backwards.text
     assert "Deze periode of dit filter kan niet worden getoond: from mag niet na to liggen" in backwards.text
     odd = http.get(base, params={"filter": "nope", "lang": "nl"})
-    assert odd.status_code == 400 and "Deze periode of dit filter kan niet worden getoond: filter" in odd.text
+    assert odd.status_code == 400 and ("Deze periode of dit filter kan niet worden getoond: filter &#39;nope&#39; "
+                                       "mist een operator: ==, !=, ~ (bevat) of !~") in odd.text
     assert 'href="/"' not in odd.text and leaked(odd.text) == []
     english = http.get(base, params={"filter": "nope"})
-    assert "This period or filter cannot be shown: filter" in english.text
+    assert ("This period or filter cannot be shown: filter &#39;nope&#39; needs an operator: ==, !=, ~ (contains) "
+            "or !~") in english.text
 
     # The shared dashboard names countries in the page's language too; a row still filters on the code.
     rows = country_rows(http.get(base, params={"period": "7d"}, headers=dutch).text)
