@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from teller.passwords import MAX_LENGTH, MIN_LENGTH
+
 LANGUAGES = ("en", "nl")
 
 DUTCH = {
@@ -93,7 +95,15 @@ DUTCH = {
     "No shared links yet.": "Nog geen gedeelde links.", "New shared link": "Nieuwe gedeelde link",
     "e.g. the board's intranet page": "bijv. de intranetpagina van het bestuur",
     "Password (optional, at least 10 characters)": "Wachtwoord (optioneel, minstens 10 tekens)",
-    "Create link": "Link aanmaken",
+    "Create link": "Link aanmaken", "Change": "Wijzigen", "Save": "Opslaan",
+    "New password (at least 10 characters; empty: keep the current one)":
+        "Nieuw wachtwoord (minstens 10 tekens; leeg: het huidige blijft)",
+    "No password: anyone with the URL sees the dashboard": "Geen wachtwoord: iedereen met de URL ziet het dashboard",
+    "The URL stays the same. After a new password, everyone enters the new one.":
+        "De URL blijft dezelfde. Na een nieuw wachtwoord voert iedereen het nieuwe in.",
+    # a shared link's password against the rules (teller/passwords.py), shown above its form
+    f"a password has at least {MIN_LENGTH} characters": f"een wachtwoord heeft minstens {MIN_LENGTH} tekens",
+    f"a password has at most {MAX_LENGTH} characters": f"een wachtwoord heeft hoogstens {MAX_LENGTH} tekens",
     "This shared link is protected by a password.": "Deze gedeelde link is met een wachtwoord beveiligd.",
     "Open the dashboard to enter the password": "Open het dashboard om het wachtwoord in te voeren",
     "Unlock": "Ontgrendelen", "Wrong password.": "Onjuist wachtwoord.",

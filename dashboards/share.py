@@ -34,7 +34,7 @@ from dashboards.guard import viewer_of
 from dashboards.sessions import SessionCodec
 from dashboards.site_page import Links
 from dashboards.throttle import LoginThrottle
-from dashboards.web import DashboardPages, language_context
+from dashboards.web import DashboardPages, chosen_language, language_context
 from ingest.numbers import whole_number
 from ingest.sites import Site
 from teller.admin import runtime_admin
@@ -92,7 +92,9 @@ class SharedDashboard:
     # The unlock cookie ------------------------------------------------------------------------------------
 
     def _proof(self, link: SharedLink) -> str:
-        """Names the link and its password; a different link (or password) is never opened by this cookie."""
+        """Names the link and its password; a different link (or password) is never opened by this cookie. Bound
+        to the password's hash, not the password: a new password, even the same one again (argon2 salts each
+        hash afresh), ends every unlock made before it."""
         material = f"{link.secret_hash}\0{link.password_hash}".encode()
         return hmac.new(self._unlock_key, material, hashlib.sha256).hexdigest()[:32]
 
@@ -187,7 +189,8 @@ class SharedDashboard:
 
 
 class SharedLinkPages:
-    """GET/POST /sites/{site_id}/shared-links and POST …/{link_id}/revoke, for the site's admins."""
+    """GET/POST /sites/{site_id}/shared-links and POST …/{link_id}/update and …/{link_id}/revoke, for the site's
+    admins."""
 
     def __init__(self, runtime: Runtime, pages: DashboardPages) -> None:
         self.runtime = runtime
@@ -239,3 +242,28 @@ class SharedLinkPages:
         except AdminError as reason:
             return self.pages.error_page(request, 404, str(reason))
         return RedirectResponse(f"/sites/{site.site_id}/shared-links", status_code=303)
+
+    async def update(self, request: Request) -> Response:
+        """A new label, and a new password (an empty field keeps the old one) or none (`remove_password`)."""
+        site = await run_in_threadpool(self._site, request)
+        if isinstance(site, Response):
+            return site
+        link_id = request.path_params["link_id"][:100]
+        form = await request.form()
+        label, password = str(form.get("label", ""))[:200], str(form.get("password", ""))
+        # A password typed in wins over the "no password" box: what was typed is what the admin meant last.
+        remove_password = form.get("remove_password") == "1" and not password
+        try:
+            # Scoped to this site, as revoking is.
+            await run_in_threadpool(lambda: self._admin(request).update_shared_link(
+                link_id, label=label, password=password or None, remove_password=remove_password,
+                site_id=site.site_id))
+        except AdminError as refused:
+            message = str(refused)
+            if message.startswith("no "):  # no such live link of this site
+                return self.pages.error_page(request, 404, message)
+            return await run_in_threadpool(lambda: self._page(request, site, 400, message=message))
+        # Back to the list, in the language chosen on it (the form carries ?lang= on).
+        language = chosen_language(request)
+        return RedirectResponse(f"/sites/{site.site_id}/shared-links" + (f"?lang={language}" if language else ""),
+                                status_code=303)

@@ -85,6 +85,17 @@ def _site_body(body: dict[str, Any], required: bool) -> dict[str, Any]:
     return body
 
 
+def _link_change(body: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+    """A shared link's PATCH body as (label or None: unchanged, new password or None, remove the password)."""
+    _check_fields({key: value for key, value in body.items() if value is not None}, _SHARE_FIELDS)
+    if "label" in body and body["label"] is None:
+        raise _Refused(400, "label must be a str")
+    if not body:
+        raise _Refused(400, "send {\"label\": <text>} and/or {\"password\": <text> or null}")
+    password = body.get("password")
+    return body.get("label"), password or None, "password" in body and not password
+
+
 def _site_id(request: Request) -> int:
     text = request.path_params["site_id"]
     site_id = whole_number(text, limit=2**32 - 1)
@@ -323,10 +334,15 @@ class AdminApi:
         return await self._run(request, handle)
 
     async def shared_link(self, request: Request) -> Response:
-        """DELETE revokes the link (by its id or a unique prefix of it)."""
+        """DELETE revokes the link (by its id or a unique prefix of it); PATCH {"label"?, "password"?} changes it:
+        an absent field stays as it is, a password of null or "" removes it (anyone with the URL sees the page)."""
         async def handle(request: Request, admin: LocalAdmin) -> Any:
             link_id = request.path_params["link_id"][:100]
-            return (await run_in_threadpool(admin.revoke_shared_link, link_id)).as_json()
+            if request.method == "DELETE":
+                return (await run_in_threadpool(admin.revoke_shared_link, link_id)).as_json()
+            label, password, remove_password = _link_change(await _json_object(request))
+            return (await run_in_threadpool(lambda: admin.update_shared_link(
+                link_id, label=label, password=password, remove_password=remove_password))).as_json()
         return await self._run(request, handle)
 
     # Retention --------------------------------------------------------------------------------------------

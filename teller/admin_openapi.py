@@ -89,6 +89,7 @@ _TOKEN_ID = _path("token_id", "The token's id, or a unique prefix of it.")
 _PAGE = [_query("limit", f"Items per page (1 to {MAX_PAGE_SIZE}); without it, every item.",
                 {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
          _query("offset", "Items to skip.", {"type": "integer", "minimum": 0, "default": 0})]
+_LINK_ID = _path("link_id", "The link's id, or a unique prefix of it.")
 _SITE = {"type": "object", "required": list(SITE_FIELDS), "properties": {
     name: _schema(SITE_FIELD_TYPES)["properties"].get(name, {"type": "integer" if name == "site_id" else "string"})
     for name in SITE_FIELDS}}
@@ -100,6 +101,14 @@ def _listing(name: str, item: dict[str, Any]) -> dict[str, Any]:
     return _ok(f"A page of {name} with the total count.", {"type": "object", "properties": {
         name: {"type": "array", "items": item}, "total": {"type": "integer"},
         "limit": {"type": ["integer", "null"]}, "offset": {"type": "integer"}}})
+
+
+def _link_change_schema() -> dict[str, Any]:
+    """A shared link's PATCH body: the create fields, all optional, with a null password meaning none."""
+    schema = _schema(SHARE_FIELD_TYPES)
+    schema["properties"]["password"] = {**schema["properties"]["password"], "type": ["string", "null"]}
+    schema["minProperties"] = 1
+    return schema
 
 
 def _operation(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None,
@@ -156,9 +165,13 @@ def _paths() -> dict[str, dict[str, Any]]:
                                {"201": _ok(), "400": _BAD, "404": _MISSING}, [_SITE_ID],
                                _schema(SHARE_FIELD_TYPES)),
         },
-        "/api/admin/shared-links/{link_id}": {"delete": _operation(
-            "Revoke a shared link", {"200": _ok(), "404": _MISSING},
-            [_path("link_id", "The link's id, or a unique prefix of it.")])},
+        "/api/admin/shared-links/{link_id}": {
+            "patch": _operation(
+                "Change a live shared link's label and/or password; its URL stays the same. An absent field is "
+                "unchanged; a password of null or \"\" removes it. A new password ends every earlier unlock.",
+                {"200": _ok(), "400": _BAD, "404": _MISSING}, [_LINK_ID], _link_change_schema()),
+            "delete": _operation("Revoke a shared link", {"200": _ok(), "404": _MISSING}, [_LINK_ID]),
+        },
         "/api/admin/tokens": {
             "get": _operation("Tracking tokens (for cip, cdt and location parameters)", {"200": _ok()},
                               [_query("site_id", "Only this site's.", {"type": "integer"})]),

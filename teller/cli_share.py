@@ -1,4 +1,5 @@
-"""`teller share …`: read-only dashboard links for one site, optionally with a password."""
+"""`teller share …`: read-only dashboard links for one site, optionally with a password; made, listed, changed
+(label, password) and revoked."""
 
 from __future__ import annotations
 
@@ -70,6 +71,30 @@ def cmd_share_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share_update(args: argparse.Namespace) -> int:
+    password = link_password(args)
+    if args.label is None and password is None and not args.no_password:
+        raise CliError("nothing to change: give --label, --password-file, --password-stdin or --no-password")
+    link: SharedLink = with_admin(settings_for(args), lambda admin: admin.update_shared_link(
+        args.link_id, label=args.label, password=password, remove_password=args.no_password))
+    protection = "Viewers need the password." if link.has_password else "Anyone with the URL can see it."
+    print(f"Updated shared link {link.link_id} of site {link.site_id}; its URL is unchanged. {protection}")
+    return 0
+
+
+def add_password_options(parser: argparse.ArgumentParser, removable: bool = False) -> None:
+    """--password-file and --password-stdin (read by link_password), and --no-password when `removable`: one of
+    them at most."""
+    password = parser.add_mutually_exclusive_group()
+    password.add_argument("--password-file", dest="password_file", metavar="FILE",
+                          help="protect the link with the password on the first line of FILE")
+    password.add_argument("--password-stdin", dest="password_stdin", action="store_true",
+                          help="protect the link with the password on the first line of stdin")
+    if removable:
+        password.add_argument("--no-password", dest="no_password", action="store_true",
+                              help="remove the password: anyone with the URL can see the dashboard")
+
+
 def add_share_commands(commands: Any) -> None:
     """`teller share …` under the top-level parser's subcommands."""
     share = commands.add_parser("share", help="read-only dashboard links for one site (shared links)")
@@ -78,11 +103,7 @@ def add_share_commands(commands: Any) -> None:
     add = actions.add_parser("add", help="make a shared link; prints its URL once")
     add.add_argument("--site", type=int, required=True, help="site id")
     add.add_argument("--label", default="", help="what the link is for, e.g. the board's intranet page")
-    password = add.add_mutually_exclusive_group()
-    password.add_argument("--password-file", dest="password_file", metavar="FILE",
-                          help="protect the link with the password on the first line of FILE")
-    password.add_argument("--password-stdin", dest="password_stdin", action="store_true",
-                          help="protect the link with the password on the first line of stdin")
+    add_password_options(add)
     add.set_defaults(handler=cmd_share_add)
 
     listing = actions.add_parser("list", help="list a site's shared links (their ids, never their URLs)")
@@ -90,6 +111,12 @@ def add_share_commands(commands: Any) -> None:
     listing.add_argument("--all", action="store_true", help="revoked links too")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_share_list)
+
+    update = actions.add_parser("update", help="change a live link's label or password; its URL stays the same")
+    update.add_argument("link_id")
+    update.add_argument("--label", help="the new label")
+    add_password_options(update, removable=True)
+    update.set_defaults(handler=cmd_share_update)
 
     revoke = actions.add_parser("revoke", help="revoke a shared link by its id (or a unique prefix)")
     revoke.add_argument("link_id")

@@ -1,6 +1,7 @@
-"""Shared links: made, listed and revoked through the CLI, the admin API and the dashboard's form (CSRF and role
-checked); the read-only page at /share/<secret> shows its one site and nothing of another, with filters, CSV
-exports and the live count under the link; passwords, throttling, framing headers, and no secret in ClickHouse."""
+"""Shared links: made, listed, changed (label, password) and revoked through the CLI, the admin API and the
+dashboard's form (CSRF and role checked); the read-only page at /share/<secret> shows its one site and nothing of
+another, with filters, CSV exports and the live count under the link; passwords, throttling, framing headers, and
+no secret in ClickHouse."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from starlette.testclient import TestClient
 from dashboards.i18n import DUTCH
 from dashboards.share import NO_SUCH_LINK
 from teller.admin import runtime_admin
+from teller.admin_errors import AdminError
 from teller.app import build_app
-from teller.audit_log import AuditLog
+from teller.audit_log import AuditEntry, AuditLog
 from teller.cli import main
 from teller.passwords import hash_password
 from teller.runtime import Runtime, admin_token
-from teller.shared_links import SharedLinkStore
+from teller.share_admin import RemoteShareAdmin
+from teller.shared_links import SharedLink, SharedLinkStore
 from tests.conftest import CHROME_UA, VISITOR_IP
 from tests.helpers import add_site, add_user, csrf_token, log_in
 from tests.test_dashboard_page import country_rows
@@ -427,3 +430,286 @@ def test_a_missing_link_and_a_bad_address_answer_in_the_visitors_language(runtim
     rows = country_rows(http.get(base, params={"period": "7d"}, headers=dutch).text)
     assert list(rows) == ["NL"] and rows["NL"][0] == "Nederland"
     assert rows["NL"][1].startswith(base + "?") and "filter=country%3D%3DNL" in rows["NL"][1]
+
+
+# Changing a link: its label and password, never its secret ---------------------------------------------------
+
+NEW_PASSWORD = "the new board passphrase"
+
+
+def unlock(http: TestClient, base: str, password: str) -> int:
+    """The password form, filled in as a browser does; the POST's status (303 when it unlocked)."""
+    form = http.get(base)
+    return http.post(base, data={"csrf_token": csrf_token(form.text), "password": password},
+                     follow_redirects=False).status_code
+
+
+def share_updates(runtime: Runtime) -> list[AuditEntry]:
+    return list(reversed(AuditLog(runtime.store).entries(action="share.update")))
+
+
+def test_the_admin_api_changes_a_links_label_and_password(runtime: Runtime, http: TestClient, sites: Sites) -> None:
+    headers = admin_headers(runtime)
+    made = http.post(f"/api/admin/sites/{sites.alpha}/shared-links", json={"label": "board"}, headers=headers).json()
+    secret, link_id = made["secret"], made["link_id"]
+    base, change = f"/share/{secret}", f"/api/admin/shared-links/{link_id}"
+
+    renamed = http.patch(change, json={"label": "  raad  "}, headers=headers)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["label"] == "raad" and renamed.json()["password"] is False
+    assert renamed.json()["link_id"] == link_id and "secret" not in renamed.json()
+    assert "/alpha-home" in http.get(base).text  # the same URL, still open
+
+    # Protected at once: no manual cache refresh, the serving process sees the change itself.
+    protected = http.patch(change, json={"password": LINK_PASSWORD}, headers=headers)
+    assert protected.status_code == 200 and protected.json()["password"] is True
+    assert protected.json()["label"] == "raad"  # an absent label stays
+    assert "Unlock" in http.get(base).text and http.get(f"{base}/realtime").status_code == 401
+    assert unlock(http, base, LINK_PASSWORD) == 303 and "/alpha-home" in http.get(base).text
+
+    # A new password locks out whoever unlocked with the old one: their cookie opens nothing now.
+    assert http.patch(change, json={"password": NEW_PASSWORD}, headers=headers).status_code == 200
+    assert http.cookies.get("teller_share", path=base)  # still sent, no longer accepted
+    assert "Unlock" in http.get(base).text and "/alpha-home" not in http.get(base).text
+    assert http.get(f"{base}/export?dimension=page").status_code == 401
+    assert unlock(http, base, LINK_PASSWORD) == 401
+    assert unlock(http, base, NEW_PASSWORD) == 303 and "/alpha-home" in http.get(base).text
+    # Even the same password again ends earlier unlocks (it gets a new salted hash).
+    assert http.patch(change, json={"password": NEW_PASSWORD}, headers=headers).status_code == 200
+    assert "Unlock" in http.get(base).text
+
+    # Refused bodies change nothing.
+    for body, reason in (({}, "send"), ({"password": "short"}, "at least 10"), ({"label": 3}, "label must be"),
+                         ({"label": None}, "label must be"), ({"secret": "x"}, "unknown field"),
+                         ({"password": 12345678901}, "password must be")):
+        refused = http.patch(change, json=body, headers=headers)
+        assert refused.status_code == 400 and reason in refused.json()["error"], body
+        assert "short" not in refused.text
+    assert http.patch(change, content=b"label=x", headers=headers).status_code == 400
+    assert http.patch(change, json=[], headers=headers).status_code == 400
+    assert http.patch(change, json={"label": "x"}).status_code == 401
+    assert http.patch("/api/admin/shared-links/ffffffffffff", json={"label": "x"}, headers=headers).status_code \
+        == 404
+    [link] = SharedLinkStore(runtime.store).list(sites.alpha)
+    assert link.label == "raad" and link.has_password
+
+    # null and "" both remove the password: the link is public again.
+    for removal in (None, ""):
+        assert http.patch(change, json={"password": LINK_PASSWORD}, headers=headers).status_code == 200
+        http.cookies.clear()
+        assert "Unlock" in http.get(base).text
+        public = http.patch(change, json={"password": removal}, headers=headers)
+        assert public.status_code == 200 and public.json()["password"] is False, removal
+        assert "/alpha-home" in http.get(base).text and http.get(f"{base}/realtime").status_code == 200
+
+    # A revoked link cannot be changed, nor brought back by a change.
+    assert http.delete(change, headers=headers).status_code == 200
+    gone = http.patch(change, json={"label": "back"}, headers=headers)
+    assert gone.status_code == 404 and "no single live shared link" in gone.json()["error"]
+    assert http.get(base).status_code == 404 and SharedLinkStore(runtime.store).list(sites.alpha) == []
+
+    # The audit log says what changed, by whom; never a password or its hash.
+    updates = share_updates(runtime)
+    assert [(entry.site_id, entry.target, entry.actor) for entry in updates] == [(sites.alpha, link_id, "panel")] * 8
+    assert updates[0].details == {"label": {"from": "board", "to": "raad"}}
+    assert updates[1].details == {"label": "raad", "password": "set"}
+    assert [entry.details.get("password") for entry in updates] == [
+        None, "set", "changed", "changed", "changed", "removed", "set", "removed"]
+    logged = str([entry.as_json() for entry in AuditLog(runtime.store).entries()])
+    assert LINK_PASSWORD not in logged and NEW_PASSWORD not in logged and "argon2" not in logged
+    stored = every_stored_value(runtime)
+    assert LINK_PASSWORD not in stored and NEW_PASSWORD not in stored and secret not in stored
+
+
+def test_the_openapi_document_describes_changing_a_link(runtime: Runtime, http: TestClient) -> None:
+    document = http.get("/api/admin/openapi.json", headers=admin_headers(runtime)).json()
+    patch = document["paths"]["/api/admin/shared-links/{link_id}"]["patch"]
+    schema = patch["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"label", "password"} and schema["additionalProperties"] is False
+    assert schema["properties"]["password"]["type"] == ["string", "null"]
+    assert {"200", "400", "401", "404"} <= set(patch["responses"])
+
+
+def test_the_dashboard_form_changes_a_link_for_the_sites_admins_only(runtime: Runtime, http: TestClient,
+                                                                   sites: Sites) -> None:
+    add_user(runtime, "owner@alpha.example", sites={sites.alpha: "admin"})
+    add_user(runtime, "viewer@alpha.example", sites={sites.alpha: "viewer"})
+    add_user(runtime, "owner@bravo.example", sites={sites.bravo: "admin"})
+    links = SharedLinkStore(runtime.store)
+    secret, link = links.create(sites.alpha, "board", hash_password(LINK_PASSWORD), "test")
+    runtime.access.invalidate()
+    update = f"/sites/{sites.alpha}/shared-links/{link.link_id}/update"
+
+    def unchanged() -> bool:
+        return links.list(sites.alpha) == [link]
+
+    # A viewer of the site is refused; an admin of another site sees no such site, nor the link under her own.
+    assert log_in(http, "viewer@alpha.example").status_code == 303
+    token = csrf_token(http.get(f"/sites/{sites.alpha}").text)
+    assert http.post(update, data={"csrf_token": token, "label": "x", "remove_password": "1"}).status_code == 403
+    http.cookies.clear()
+    assert log_in(http, "owner@bravo.example").status_code == 303
+    token = csrf_token(http.get(f"/sites/{sites.bravo}/shared-links").text)
+    assert http.post(update, data={"csrf_token": token, "label": "x", "remove_password": "1"}).status_code == 404
+    assert http.post(f"/sites/{sites.bravo}/shared-links/{link.link_id}/update",
+                     data={"csrf_token": token, "label": "x", "remove_password": "1"}).status_code == 404
+    assert unchanged()
+    http.cookies.clear()
+
+    assert log_in(http, "owner@alpha.example").status_code == 303
+    page = http.get(f"/sites/{sites.alpha}/shared-links")
+    assert f'action="{update}"' in page.text and 'value="board"' in page.text and 'name="remove_password"' in page.text
+    token = csrf_token(page.text)
+    # Without the CSRF token (or with a forged one) nothing changes.
+    assert http.post(update, data={"label": "forged", "remove_password": "1"}).status_code == 403
+    assert http.post(update, data={"csrf_token": "0" * 64, "label": "forged", "remove_password": "1"}) \
+        .status_code == 403
+    # A password against the rules is shown on the page; nothing changes.
+    short = http.post(update, data={"csrf_token": token, "label": "raad", "password": "short"})
+    assert short.status_code == 400 and "at least 10 characters" in short.text and 'role="alert"' in short.text
+    assert 'value="short"' not in short.text  # the refused password is not put back into the form
+    dutch = http.post(update + "?lang=nl", data={"csrf_token": token, "label": "raad", "password": "short"})
+    assert dutch.status_code == 400 and "een wachtwoord heeft minstens 10 tekens" in dutch.text
+    assert unchanged()
+
+    # A new label; an empty password field keeps the password.
+    done = http.post(update, data={"csrf_token": token, "label": "voor de raad", "password": ""},
+                     follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/sites/{sites.alpha}/shared-links"
+    [renamed] = links.list(sites.alpha)
+    assert renamed.label == "voor de raad" and renamed.password_hash == link.password_hash
+    assert renamed.secret_hash == link.secret_hash
+
+    # A visitor who unlocked the link with the old password is asked again after a new one.
+    with TestClient(build_app(runtime), client=(VISITOR_IP, 50300)) as visitor:
+        base = f"/share/{secret}"
+        assert unlock(visitor, base, LINK_PASSWORD) == 303 and "/alpha-home" in visitor.get(base).text
+        assert http.post(update, data={"csrf_token": token, "label": "voor de raad", "password": NEW_PASSWORD},
+                         follow_redirects=False).status_code == 303
+        assert "Unlock" in visitor.get(base).text
+        assert unlock(visitor, base, NEW_PASSWORD) == 303
+        # Removing the password opens the link to anyone with the URL.
+        assert http.post(update, data={"csrf_token": token, "label": "voor de raad", "remove_password": "1"},
+                         follow_redirects=False).status_code == 303
+        visitor.cookies.clear()
+        assert "/alpha-home" in visitor.get(base).text
+    assert not links.list(sites.alpha)[0].has_password
+
+    # A revoked link's form answers 404 and does not bring it back.
+    assert http.post(f"/sites/{sites.alpha}/shared-links/{link.link_id}/revoke",
+                     data={"csrf_token": token}).status_code == 200
+    assert http.post(update, data={"csrf_token": token, "label": "back"}).status_code == 404
+    assert links.list(sites.alpha) == []
+
+    updates = share_updates(runtime)
+    assert [(entry.actor, entry.details.get("password")) for entry in updates] == [
+        ("dashboard:owner@alpha.example", None), ("dashboard:owner@alpha.example", "changed"),
+        ("dashboard:owner@alpha.example", "removed")]
+    assert NEW_PASSWORD not in str([entry.as_json() for entry in updates])
+
+    # The form's texts are in Dutch too, and a change made in Dutch leads back to the Dutch page.
+    http.post(f"/sites/{sites.alpha}/shared-links", data={"csrf_token": token, "label": "nog een"})
+    dutch_page = http.get(f"/sites/{sites.alpha}/shared-links?lang=nl").text
+    assert "Wijzigen" in dutch_page and "Opslaan" in dutch_page and "het huidige blijft" in dutch_page
+    [other] = links.list(sites.alpha)
+    other_update = f"/sites/{sites.alpha}/shared-links/{other.link_id}/update?lang=nl"
+    assert f'action="{other_update}"' in dutch_page
+    back = http.post(other_update, data={"csrf_token": token, "label": "nog één"}, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == f"/sites/{sites.alpha}/shared-links?lang=nl"
+
+
+def test_the_cli_changes_a_link(runtime: Runtime, http: TestClient, sites: Sites, config_path: Path,
+                                tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(*args: str, stdin: str = "") -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        return main(["--config", str(config_path), "share", *args])
+
+    links = SharedLinkStore(runtime.store)
+    secret, link = links.create(sites.alpha, "board", "", "test")
+    base = f"/share/{secret}"
+
+    assert run("update", link.link_id, "--label", "raad") == 0
+    assert f"Updated shared link {link.link_id}" in capsys.readouterr().out
+    assert links.list(sites.alpha)[0].label == "raad"
+
+    assert run("update", link.link_id, "--password-stdin", stdin=LINK_PASSWORD + "\n") == 0
+    assert "Viewers need the password." in capsys.readouterr().out
+    runtime.access.invalidate()  # the CLI wrote to the store; the server's cache would refresh within seconds
+    assert unlock(http, base, LINK_PASSWORD) == 303 and "/alpha-home" in http.get(base).text
+
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(NEW_PASSWORD + "\n")
+    assert run("update", link.link_id, "--password-file", str(password_file)) == 0
+    capsys.readouterr()
+    runtime.access.invalidate()
+    assert "Unlock" in http.get(base).text  # the old unlock is gone
+    assert unlock(http, base, NEW_PASSWORD) == 303
+    [changed] = links.list(sites.alpha)
+    assert changed.label == "raad" and changed.has_password  # --password-file kept the label
+
+    for args, stdin, reason in ((("update", link.link_id), "", "nothing to change"),
+                                (("update", link.link_id, "--password-stdin"), "short\n", "at least 10"),
+                                (("update", "ffffffffffff", "--label", "x"), "", "no single live shared link")):
+        assert run(*args, stdin=stdin) == 2, args
+        assert reason in capsys.readouterr().err, args
+    with pytest.raises(SystemExit):  # one password option at most
+        run("update", link.link_id, "--no-password", "--password-file", str(password_file))
+    capsys.readouterr()
+    assert links.list(sites.alpha) == [changed]
+
+    assert run("update", link.link_id, "--no-password") == 0
+    assert "Anyone with the URL can see it." in capsys.readouterr().out
+    runtime.access.invalidate()
+    http.cookies.clear()
+    assert "/alpha-home" in http.get(base).text
+
+    assert run("revoke", link.link_id) == 0
+    assert run("update", link.link_id, "--label", "back") == 2
+    assert "no single live shared link" in capsys.readouterr().err and links.list(sites.alpha) == []
+    assert [entry.actor.startswith("cli:") for entry in share_updates(runtime)] == [True] * 4
+
+
+class AdminApiThroughTestClient(RemoteShareAdmin):
+    """RemoteShareAdmin's requests, sent through the app in process instead of over a socket (RemoteAdmin's
+    _call), so the body it builds is checked by the real admin API."""
+
+    def __init__(self, http: TestClient, headers: dict[str, str]) -> None:
+        self.http = http
+        self.headers = headers
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.request(method, path, json=body, headers=self.headers)
+        if response.status_code >= 400:
+            raise AdminError(response.json()["error"])
+        return response.json()
+
+
+def test_the_cli_through_a_running_server_changes_a_link(runtime: Runtime, http: TestClient, sites: Sites) -> None:
+    remote = AdminApiThroughTestClient(http, admin_headers(runtime))
+    secret, link = remote.add_shared_link(sites.alpha, "board", LINK_PASSWORD)
+    assert remote.update_shared_link(link.link_id, label="raad").label == "raad"
+    assert SharedLinkStore(runtime.store).list(sites.alpha)[0].has_password  # only the label was sent
+    assert not remote.update_shared_link(link.link_id, remove_password=True).has_password
+    assert "/alpha-home" in http.get(f"/share/{secret}").text
+    assert remote.update_shared_link(link.link_id, password=NEW_PASSWORD).has_password
+    assert "Unlock" in http.get(f"/share/{secret}").text
+    with pytest.raises(AdminError, match="at least 10"):
+        remote.update_shared_link(link.link_id, password="short")
+
+
+class RevokedWhileChanging(SharedLinkStore):
+    """A store on which another admin revokes the link between a change's read of it and its write."""
+
+    def _live_match(self, link_id: str, site_id: int | None) -> tuple[SharedLink, int]:
+        found = super()._live_match(link_id, site_id)
+        SharedLinkStore(self.store).revoke(link_id)
+        return found
+
+
+def test_a_change_racing_a_revocation_never_revives_the_link(runtime: Runtime, sites: Sites) -> None:
+    _, link = SharedLinkStore(runtime.store).create(sites.alpha, "board", "", "test")
+    RevokedWhileChanging(runtime.store).update(link.link_id, label="raad")
+    assert SharedLinkStore(runtime.store).list(sites.alpha) == []
+    [stored] = SharedLinkStore(runtime.store).list(sites.alpha, include_revoked=True)
+    assert stored.revoked
