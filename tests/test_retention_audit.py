@@ -7,7 +7,7 @@ import json
 import re
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from dashboards.i18n import DUTCH
 from ingest.pipeline import Verdict
+from ingest.sites import Site
 from teller.admin import runtime_admin
 from teller.cli import main
 from teller.runtime import Runtime, admin_token
@@ -45,6 +46,12 @@ def seeded(runtime: Runtime) -> tuple[Any, Any]:
     return runtime.registry.get(lax.site_id), strict
 
 
+def seeded_utc_day(site: Site, age: int) -> date:
+    """The UTC date of the hits seed() made `age` days ago: 11:00 site time, on the site's own calendar."""
+    day = datetime.now(site.zone).date() - timedelta(days=age)
+    return (datetime.combine(day, datetime.min.time(), site.zone) + timedelta(hours=11)).astimezone(UTC).date()
+
+
 def test_audit_reports_ttls_rows_and_rows_past_policy_then_enforce_removes_exactly_them(runtime: Runtime) -> None:
     lax, strict = seeded(runtime)
     before = audit(runtime)
@@ -65,7 +72,7 @@ def test_audit_reports_ttls_rows_and_rows_past_policy_then_enforce_removes_exact
     assert old_session_rows > 0
     assert raw["rows_past_policy"] == 4 + old_session_rows  # the 20-day-old events and their visits
     assert raw["rows_with_stale_retention"] == raw["rows"]
-    assert raw["oldest"].startswith((datetime.now(UTC) - timedelta(days=20)).date().isoformat())
+    assert raw["oldest"].startswith(seeded_utc_day(lax, 20).isoformat())
     assert tier(before, lax.site_id, "rollups")["rows_past_policy"] > 0
     assert tier(before, strict.site_id, "raw")["rows_past_policy"] == 0
     assert before["rows_past_policy"] > 0
@@ -76,7 +83,7 @@ def test_audit_reports_ttls_rows_and_rows_past_policy_then_enforce_removes_exact
     assert after["removed"]["events"] == 4 and after["removed"]["rollups"] > 0
     assert after["last_enforced"]["actor"] == "test:ops"
     assert after["audit_log"][0]["action"] == "retention.enforce"
-    assert {row["ts"].date() for row in event_rows(runtime, lax)} == {(datetime.now(UTC) - timedelta(days=3)).date()}
+    assert {row["ts"].date() for row in event_rows(runtime, lax)} == {seeded_utc_day(lax, 3)}
     assert len(event_rows(runtime, strict)) == 7  # the other site keeps everything
     assert tier(after, strict.site_id, "rollups")["rows"] == tier(before, strict.site_id, "rollups")["rows"]
 

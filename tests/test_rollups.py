@@ -3,7 +3,7 @@ the raw rows of a range have expired."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,9 @@ def seed(runtime: Runtime, site: Site, days_ago: tuple[int, ...]) -> None:
     """Per day: visitor 1 views two pages (one visit), visitor 2 one page from a search engine, visitor 3 on
     even days only, from a campaign."""
     for age in days_ago:
-        at = datetime.now(UTC).replace(hour=11, minute=0, second=0, microsecond=0) - timedelta(days=age)
+        # 11:00 on the site-local day `age` days before the site's today (the UTC date differs near midnight).
+        day = datetime.now(site.zone).date() - timedelta(days=age)
+        at = datetime.combine(day, time(11), tzinfo=site.zone).astimezone(UTC)
         hits: list[tuple[str, str, dict[str, str]]] = [
             (VISITORS[0], "/", {}), (VISITORS[0], "/prijzen", {}),
             (VISITORS[1], "/blog", {"urlref": "https://www.google.com/"}),
