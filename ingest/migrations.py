@@ -91,6 +91,21 @@ _ROLLUP_COLUMNS = """
 # included: fsync parts and their directory (one insert per table per second makes this cheap).
 _DEDUPLICATION = "non_replicated_deduplication_window = 10000, fsync_after_insert = 1, fsync_part_directory = 1"
 
+def _rollups_by_dimension(period: str, partition: str) -> str:
+    """Migration 18's CREATE TABLE of a rollup table (`period` is its day or month column), {table} for the name."""
+    return """
+        CREATE TABLE IF NOT EXISTS {table} (
+            site_id UInt32,
+            """ + period + """ Date,""" + _ROLLUP_COLUMNS + """
+        ) ENGINE = ReplacingMergeTree(built_at)
+        PARTITION BY """ + partition + """
+        PRIMARY KEY (site_id, dimension, """ + period + """)
+        ORDER BY (site_id, dimension, """ + period + """, value)
+        TTL """ + period + """ + toIntervalDay(retention_days)
+        SETTINGS index_granularity = 256, merge_with_ttl_timeout = 3600
+        """
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sites", (
         # Few rows, changed rarely; ReplacingMergeTree keeps the newest version of each site, and a row with
@@ -459,30 +474,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         # 10-million-hit benchmark's rollups (6.5 million rows), the device panel over 90 days went from 456 to
         # 68 ms and the day totals from 423 to 66 ms; the page panel (a state per path and day to merge) from
         # 887 to 744 ms.
-        Resort("rollups", "site_id, dimension, day, value", """
-        CREATE TABLE IF NOT EXISTS {table} (
-            site_id UInt32,
-            day Date,"""
-            + _ROLLUP_COLUMNS + """
-        ) ENGINE = ReplacingMergeTree(built_at)
-        PARTITION BY toYYYYMM(day)
-        PRIMARY KEY (site_id, dimension, day)
-        ORDER BY (site_id, dimension, day, value)
-        TTL day + toIntervalDay(retention_days)
-        SETTINGS index_granularity = 256, merge_with_ttl_timeout = 3600
-        """),
-        Resort("rollup_months", "site_id, dimension, month, value", """
-        CREATE TABLE IF NOT EXISTS {table} (
-            site_id UInt32,
-            month Date,"""
-            + _ROLLUP_COLUMNS + """
-        ) ENGINE = ReplacingMergeTree(built_at)
-        PARTITION BY toYear(month)
-        PRIMARY KEY (site_id, dimension, month)
-        ORDER BY (site_id, dimension, month, value)
-        TTL month + toIntervalDay(retention_days)
-        SETTINGS index_granularity = 256, merge_with_ttl_timeout = 3600
-        """),
+        Resort("rollups", "site_id, dimension, day, value", _rollups_by_dimension("day", "toYYYYMM(day)")),
+        Resort("rollup_months", "site_id, dimension, month, value", _rollups_by_dimension("month", "toYear(month)")),
     )),
 )
 
