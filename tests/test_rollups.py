@@ -52,6 +52,14 @@ def dashboard(runtime: Runtime, site: Site, date_range: DateRange) -> dict[str, 
             "pages": queries.top_pages(site, date_range)}
 
 
+def rollup_numbers(runtime: Runtime, site: Site, date_range: DateRange) -> dict[str, Any]:
+    """The dashboard's numbers and four breakdowns of a range read from rollups."""
+    breakdowns = Breakdowns(runtime.queries)
+    return dashboard(runtime, site, date_range) | {
+        dimension: breakdowns.report(site, date_range, dimension, [], 10).rows
+        for dimension in ("page", "channel", "utm_campaign", "entry_page")}
+
+
 def rollup_days(runtime: Runtime, site: Site) -> list[date]:
     rows = runtime.store.client().query(
         "SELECT DISTINCT day FROM rollups FINAL WHERE site_id = {site:UInt32} ORDER BY day",
@@ -195,17 +203,11 @@ def test_whole_months_are_read_from_their_merged_rows_with_the_same_numbers(runt
     date_range = DateRange(last_month - timedelta(days=3), today, site.zone, "custom")
     assert runtime.queries.reads_rollups(shortened, date_range)
     assert runtime.queries.rollup_source(shortened, date_range)[1] == {"merged": [last_month]}
-    breakdowns = Breakdowns(runtime.queries)
-
-    def numbers() -> dict[str, Any]:
-        return dashboard(runtime, shortened, date_range) | {
-            dimension: breakdowns.report(shortened, date_range, dimension, [], 10).rows
-            for dimension in ("page", "channel", "utm_campaign", "entry_page")}
-    from_months = numbers()
+    from_months = rollup_numbers(runtime, shortened, date_range)
     runtime.store.client().command("DELETE FROM rollup_months WHERE site_id = {site:UInt32}",
                                    parameters={"site": site.site_id})
     assert runtime.queries.rollup_source(shortened, date_range)[1] == {"merged": []}
-    assert numbers() == from_months
+    assert rollup_numbers(runtime, shortened, date_range) == from_months
     assert (from_months["totals"].visitors, from_months["totals"].visits) == (3, 2 * len(month_days) + even_days)
 
     # A day of the month built again (it was final, so only by hand) makes the month pending again.
@@ -246,13 +248,7 @@ def test_migration_18_sorts_installed_rollups_by_dimension_and_keeps_every_row(
         shortened = runtime.registry.update(site.site_id, retention_days=1)
         date_range = DateRange(last_month, today, site.zone, "custom")
         assert runtime.queries.reads_rollups(shortened, date_range)
-        breakdowns = Breakdowns(runtime.queries)
-
-        def numbers() -> dict[str, Any]:
-            return dashboard(runtime, shortened, date_range) | {
-                dimension: breakdowns.report(shortened, date_range, dimension, [], 10).rows
-                for dimension in ("page", "channel", "utm_campaign", "entry_page")}
-        reported = numbers()
+        reported = rollup_numbers(runtime, shortened, date_range)
         # An interrupted earlier attempt left its scratch table behind.
         store.client().command("CREATE TABLE rollups_resorted (half_copied UInt8) ENGINE = Memory")
 
@@ -260,7 +256,7 @@ def test_migration_18_sorts_installed_rollups_by_dimension_and_keeps_every_row(
         assert sorting_keys(store) == {"rollups": "site_id, dimension, day, value", "rollup_salts": "site_id, day",
                                        "rollup_months": "site_id, dimension, month, value"}
         assert rollup_table_rows(store) == before
-        assert numbers() == reported
+        assert rollup_numbers(runtime, shortened, date_range) == reported
         # Running the step again (a crash before the bookkeeping row) changes nothing.
         [resort_days, _] = next(m for m in MIGRATIONS if m.version == 18).statements
         assert isinstance(resort_days, Resort)

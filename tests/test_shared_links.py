@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,13 +126,20 @@ def test_the_admin_api_makes_lists_and_revokes_links(runtime: Runtime, http: Tes
     assert entries == [("share.add", sites.alpha, link_id, "panel"), ("share.revoke", sites.alpha, link_id, "panel")]
 
 
-def test_the_cli_makes_lists_and_revokes_links(runtime: Runtime, http: TestClient, sites: Sites, config_path: Path,
-                                               tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    def run(*args: str, stdin: str = "") -> int:
+ShareCli = Callable[..., int]
+
+
+@pytest.fixture
+def run(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> ShareCli:
+    """`teller share ARGS…` in this process, with `stdin` as its standard input; returns the exit status."""
+    def share(*args: str, stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         return main(["--config", str(config_path), "share", *args])
+    return share
 
+
+def test_the_cli_makes_lists_and_revokes_links(runtime: Runtime, http: TestClient, sites: Sites, run: ShareCli,
+                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("add", "--site", str(sites.alpha), "--label", "open") == 0
     open_path = path_of(capsys.readouterr().out)
     password_file = tmp_path / "password.txt"
@@ -618,13 +626,8 @@ def test_the_dashboard_form_changes_a_link_for_the_sites_admins_only(runtime: Ru
     assert back.status_code == 303 and back.headers["location"] == f"/sites/{sites.alpha}/shared-links?lang=nl"
 
 
-def test_the_cli_changes_a_link(runtime: Runtime, http: TestClient, sites: Sites, config_path: Path,
-                                tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    def run(*args: str, stdin: str = "") -> int:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        return main(["--config", str(config_path), "share", *args])
-
+def test_the_cli_changes_a_link(runtime: Runtime, http: TestClient, sites: Sites, run: ShareCli,
+                                tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     links = SharedLinkStore(runtime.store)
     secret, link = links.create(sites.alpha, "board", "", "test")
     base = f"/share/{secret}"
