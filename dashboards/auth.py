@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +24,7 @@ from dashboards.guard import Guard
 from dashboards.i18n import LANGUAGES
 from dashboards.sessions import Session
 from dashboards.throttle import LoginThrottle
-from dashboards.web import chosen_language, language_context, locale_of, templates
+from dashboards.web import chosen_language, in_language, language_context, locale_of, templates
 from teller.passwords import hash_password, needs_rehash, verify_password
 from teller.totp import SealError, UsedCodes, unseal
 from teller.users import User, UserStore
@@ -42,13 +42,6 @@ def safe_next(target: str) -> str:
     if target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable():
         return target
     return "/"
-
-
-def _in_language(target: str, language: str) -> str:
-    """`target` with the language chosen on the login page, unless it names one itself."""
-    if not language or any(key == "lang" for key, _ in parse_qsl(urlsplit(target).query)):
-        return target
-    return f"{target}{'&' if '?' in target else '?'}lang={language}"
 
 
 def _say(request: Request, message: str, **values: int) -> str:
@@ -129,10 +122,10 @@ class LoginPages:
             user = await run_in_threadpool(self._rehash, user, password)
         if user.has_totp:
             waiting = self.sessions.awaiting_code(session, user)
-            return self._redirect(_in_language("/login/totp?next=" + quote(target, safe=""),
+            return self._redirect(in_language("/login/totp?next=" + quote(target, safe=""),
                                                chosen_language(request)), waiting)
         self.throttle.succeeded(keys[0])
-        return self._redirect(_in_language(target, chosen_language(request)), self.sessions.logged_in(user))
+        return self._redirect(in_language(target, chosen_language(request)), self.sessions.logged_in(user))
 
     def _rehash(self, user: User, password: str) -> User:
         """Store the hash again under the current argon2 parameters (they were raised since it was made)."""
@@ -176,7 +169,7 @@ class LoginPages:
             return self._page(request, "totp.html", session, status=401, next=target,
                               message=_say(request, WRONG_CODE))
         self.throttle.succeeded(keys[0])
-        return self._redirect(_in_language(target, chosen_language(request)), self.sessions.logged_in(user))
+        return self._redirect(in_language(target, chosen_language(request)), self.sessions.logged_in(user))
 
     # /logout --------------------------------------------------------------------------------------------------
 
@@ -185,6 +178,6 @@ class LoginPages:
         if session is not None and session.logged_in:
             remaining = timedelta(seconds=max(session.expires - int(time.time()), 0) + 60)
             await run_in_threadpool(self.access.revoke_session, session.sid, remaining)
-        response = self._redirect("/login", None)
+        response = self._redirect(in_language("/login", chosen_language(request)), None)
         self.sessions.clear(response)
         return response

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from collector.snippet import render_snippet
 from dashboards.guard import viewer_of
-from dashboards.web import locale_of
+from dashboards.web import chosen_language, in_language, locale_of
 from ingest.numbers import whole_number
 from ingest.sites import MATOMO_COOKIE_SECONDS, Site, SiteError
 from teller.access import Viewer
@@ -132,7 +132,9 @@ class SiteSettingsPage:
         except (FormError, SiteError, AdminError) as problem:
             values = submitted_values(form) if action == "settings" else form_values(site)
             return await self._page(request, site, values, status=400, error=str(problem), failed=action)
-        return RedirectResponse(f"/sites/{site_id}/settings?saved={action}", status_code=303)
+        # Back to the page, in the language chosen on it (the forms carry ?lang= on).
+        return RedirectResponse(in_language(f"/sites/{site_id}/settings?saved={action}", chosen_language(request)),
+                                status_code=303)
 
     def _change_access(self, viewer: Viewer, site_id: int, action: str, form: Mapping[str, str]) -> None:
         email = form.get("email", "").strip().lower()

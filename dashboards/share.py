@@ -34,7 +34,7 @@ from dashboards.guard import viewer_of
 from dashboards.sessions import SessionCodec
 from dashboards.site_page import Links
 from dashboards.throttle import LoginThrottle
-from dashboards.web import DashboardPages, chosen_language, language_context
+from dashboards.web import DashboardPages, chosen_language, in_language, language_context
 from ingest.numbers import whole_number
 from ingest.sites import Site
 from teller.admin import runtime_admin
@@ -241,7 +241,8 @@ class SharedLinkPages:
             await run_in_threadpool(self._admin(request).revoke_shared_link, link_id, site.site_id)
         except AdminError as reason:
             return self.pages.error_page(request, 404, str(reason))
-        return RedirectResponse(f"/sites/{site.site_id}/shared-links", status_code=303)
+        return RedirectResponse(in_language(f"/sites/{site.site_id}/shared-links", chosen_language(request)),
+                                status_code=303)
 
     async def update(self, request: Request) -> Response:
         """A new label, and a new password (an empty field keeps the old one) or none (`remove_password`)."""
@@ -264,6 +265,5 @@ class SharedLinkPages:
                 return self.pages.error_page(request, 404, message)
             return await run_in_threadpool(lambda: self._page(request, site, 400, message=message))
         # Back to the list, in the language chosen on it (the form carries ?lang= on).
-        language = chosen_language(request)
-        return RedirectResponse(f"/sites/{site.site_id}/shared-links" + (f"?lang={language}" if language else ""),
+        return RedirectResponse(in_language(f"/sites/{site.site_id}/shared-links", chosen_language(request)),
                                 status_code=303)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -66,6 +67,13 @@ def chosen_language(request: Request) -> str:
     redirects carry it on, so a choice made on the login page holds through the login."""
     override = request.query_params.get("lang", "")
     return override if override in LANGUAGES else ""
+
+
+def in_language(target: str, language: str) -> str:
+    """`target` with the language chosen on this page (chosen_language), unless it names one itself."""
+    if not language or any(key == "lang" for key, _ in parse_qsl(urlsplit(target).query)):
+        return target
+    return f"{target}{'&' if '?' in target else '?'}lang={language}"
 
 
 def language_context(request: Request) -> dict[str, Any]:

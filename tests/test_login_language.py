@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from dashboards.throttle import ACCOUNT_LIMIT
 from teller.admin import runtime_admin
 from teller.runtime import Runtime
-from tests.helpers import PASSWORD, add_site, add_user, csrf_token
+from tests.helpers import PASSWORD, add_site, add_user, csrf_token, log_in
 
 DUTCH = {"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"}
 
@@ -107,3 +107,40 @@ def test_error_and_sites_pages_in_dutch(runtime: Runtime, http: TestClient) -> N
     sites = http.get("/", headers=DUTCH).text
     assert '<html lang="nl">' in sites and "Tijdzone" in sites and "395 dagen" in sites and "kijker" in sites
     assert "Your role" not in sites and "Your role" in http.get("/?lang=en", headers=DUTCH).text
+
+
+def form_actions(page: str) -> list[str]:
+    return [html.unescape(action) for action in re.findall(r'<form[^>]* method="post" action="([^"]*)"', page)]
+
+
+def test_every_admin_form_and_its_redirect_keep_the_chosen_language(runtime: Runtime, http: TestClient) -> None:
+    site = add_site(runtime, "Bakkerij", ("bakkerij.example",))
+    add_user(runtime, "bob@bakkerij.example", sites={site.site_id: "admin"})
+    add_user(runtime, "dirk@bakkerij.example")
+    assert log_in(http, "bob@bakkerij.example").status_code == 303
+    links = f"/sites/{site.site_id}/shared-links"
+    token = csrf_token(http.get(links).text)
+    assert http.post(links + "?lang=nl", data={"csrf_token": token, "label": "raad"}).status_code == 201
+
+    # An English browser that picked Dutch: every form of the page posts with the choice, logout included.
+    page = http.get(links + "?lang=nl").text
+    [link] = runtime_admin(runtime, "test:ops").list_shared_links(site.site_id)
+    link_path = f"{links}/{link.link_id}"
+    assert sorted(form_actions(page)) == sorted([
+        "/logout?lang=nl", links + "?lang=nl", link_path + "/revoke?lang=nl", link_path + "/update?lang=nl"])
+    revoked = http.post(link_path + "/revoke?lang=nl", data={"csrf_token": token}, follow_redirects=False)
+    assert revoked.status_code == 303 and revoked.headers["location"] == links + "?lang=nl"
+
+    settings = f"/sites/{site.site_id}/settings"
+    page = http.get(settings + "?lang=nl").text
+    assert '<html lang="nl">' in page and set(form_actions(page)) == {"/logout?lang=nl", settings + "?lang=nl"}
+    granted = http.post(settings + "?lang=nl", data={"csrf_token": token, "action": "grant",
+                                                     "email": "dirk@bakkerij.example", "role": "viewer"},
+                        follow_redirects=False)
+    assert granted.status_code == 303 and granted.headers["location"] == settings + "?saved=grant&lang=nl"
+    assert '<html lang="nl">' in http.get(granted.headers["location"]).text
+
+    # Without a choice the browser's language keeps deciding: no ?lang= anywhere.
+    assert "lang=" not in "".join(form_actions(http.get(settings).text))
+    left = http.post("/logout?lang=nl", data={"csrf_token": token}, follow_redirects=False)
+    assert left.status_code == 303 and left.headers["location"] == "/login?lang=nl"
