@@ -17,6 +17,7 @@ from typing import Any
 from dashboards.filters import DIMENSIONS, Dimension, Filter, FilterError, kind_condition, where, where_actions
 from dashboards.periods import DateRange
 from dashboards.queries import StatsQueries
+from dashboards.rollup_top import first_by_visitors
 from dashboards.sampling import EXACT, Sample
 from ingest.rollups import DIMENSIONS as ROLLUP_DIMENSIONS
 from ingest.sites import Site
@@ -105,7 +106,7 @@ class Breakdowns:
         self.queries = queries
 
     def _query(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return list(self.queries.store.client().query(sql, parameters=parameters).result_rows)
+        return self.queries.query_rows(sql, parameters)
 
     def report(self, site: Site, date_range: DateRange, dimension: str, filters: list[Filter],
                limit: int = 100, offset: int = 0, with_visits: bool = True) -> Breakdown:
@@ -229,12 +230,16 @@ class Breakdowns:
     def _from_rollups(self, site: Site, date_range: DateRange, dimension: str, limit: int,
                       offset: int) -> list[dict[str, Any]]:
         source, merged = self.queries.rollup_source(site, date_range)
-        rows = self._query(
-            "SELECT value, uniqCombined64Merge(visitors) AS visitors, sum(visits) AS visits, sum(pageviews), "  # noqa: S608 - a constant
-            f"sum(bounces), sum(duration) FROM {source} GROUP BY value "
+        limit = min(limit, MAX_LIMIT)
+        parameters = {"site": site.site_id, "first": date_range.first, "last": date_range.last,
+                      "dimension": dimension, **merged}
+        metrics = ("uniqCombined64Merge(visitors) AS visitors, sum(visits) AS visits, sum(pageviews), sum(bounces), "
+                   "sum(duration)")
+        first = first_by_visitors(self._query, metrics, source, parameters, limit + offset)
+        rows = first[offset:] if first is not None else self._query(
+            f"SELECT value, {metrics} FROM {source} GROUP BY value "  # noqa: S608 - built from constants
             "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-            {"site": site.site_id, "first": date_range.first, "last": date_range.last, "dimension": dimension,
-             "limit": min(limit, MAX_LIMIT), "offset": offset, **merged})
+            parameters | {"limit": limit, "offset": offset})
         if dimension == "page":
             return [{"value": value, "visitors": int(visitors), "visits": int(visits), "actions": int(pageviews)}
                     for value, visitors, visits, pageviews, _, _ in rows]

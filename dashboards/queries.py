@@ -21,6 +21,7 @@ from typing import Any
 
 from dashboards.filters import Filter, FilterError, where
 from dashboards.periods import DateRange
+from dashboards.rollup_top import first_by_views
 from dashboards.sampling import EXACT, Sample, Sampler
 from ingest.rollups import next_month, raw_horizon
 from ingest.sites import Site
@@ -157,9 +158,12 @@ class StatsQueries:
         """True when part of the range is older than the site's raw rows (they have expired)."""
         return date_range.start_utc < raw_horizon(site, now or datetime.now(UTC))
 
-    def _rollup_rows(self, sql: str, site: Site, date_range: DateRange, **extra: Any) -> list[Any]:
-        parameters = {"site": site.site_id, "first": date_range.first, "last": date_range.last, **extra}
+    def query_rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(self.store.client().query(sql, parameters=parameters).result_rows)
+
+    def _rollup_rows(self, sql: str, site: Site, date_range: DateRange, **extra: Any) -> list[Any]:
+        return self.query_rows(sql, {"site": site.site_id, "first": date_range.first, "last": date_range.last,
+                                     **extra})
 
     def rollup_source(self, site: Site, date_range: DateRange) -> tuple[str, dict[str, Any]]:
         """`(SELECT value, visitors, visits, pageviews, bounces, duration …)`: the range's rollup rows of one
@@ -254,10 +258,9 @@ class StatsQueries:
     def top_pages(self, site: Site, date_range: DateRange, limit: int = 10) -> list[PageRow]:
         if self.reads_rollups(site, date_range):
             source, merged = self.rollup_source(site, date_range)
-            rows = self._rollup_rows(
-                f"SELECT value, uniqCombined64Merge(visitors), sum(pageviews) AS views FROM {source} "  # noqa: S608 - a constant
-                "GROUP BY value ORDER BY views DESC, value LIMIT {limit:UInt32}", site, date_range, limit=limit,
-                dimension="page", **merged)
+            parameters = {"site": site.site_id, "first": date_range.first, "last": date_range.last,
+                          "dimension": "page", **merged}
+            rows = first_by_views(self.query_rows, source, parameters, limit)
             return [PageRow(row[0], int(row[1]), int(row[2])) for row in rows]
         sample = self.sample(site, date_range)
         rows = self._rows(

@@ -215,6 +215,58 @@ def test_whole_months_are_read_from_their_merged_rows_with_the_same_numbers(runt
     assert builder.pending_months(site, later + timedelta(minutes=2)) == [last_month]
 
 
+def test_first_rollup_rows_merge_the_states_of_few_values_and_match_merging_all(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = add_site(runtime, "Fietsen", ("fietsen.example",), retention_days=30)
+    # 30 visitors, one visit each: visitor v enters at /p{v} and views /p{v} … /p29, so /p{i} has i + 1 visitors,
+    # visits and page views, and each entry page has one visitor.
+    day = datetime.now(site.zone).date() - timedelta(days=3)
+    at = datetime.combine(day, time(11), tzinfo=site.zone).astimezone(UTC)
+    for visitor in range(30):
+        for page in range(visitor, 30):
+            request = tracking_request(site, f"/p{page:02}", at=at + timedelta(seconds=visitor * 30 + page),
+                                       cid=f"{visitor + 1:016x}")
+            assert runtime.pipeline.handle(request).verdict is Verdict.TRACKED
+    runtime.drain()
+    runtime.rollups.run([site])
+    shortened = runtime.registry.update(site.site_id, retention_days=1)
+    date_range = last_days(site, 7)
+    assert runtime.queries.reads_rollups(shortened, date_range)
+    merges: list[list[str] | None] = []  # per query merging visitor states: the values it was limited to
+    query_rows = runtime.queries.query_rows
+
+    def recording(sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if "uniqCombined64Merge" in sql:
+            merges.append(parameters["values"] if "{values:" in sql else None)
+        return query_rows(sql, parameters)
+
+    monkeypatch.setattr(runtime.queries, "query_rows", recording)
+    breakdowns = Breakdowns(runtime.queries)
+
+    # Rows 2 to 4 by visitors: 18 candidates by visits (2 per row wanted, plus 10) are merged, not 30.
+    pages = breakdowns.report(shortened, date_range, "page", [], limit=3, offset=1).rows
+    assert pages == [{"value": f"/p{page}", "visitors": page + 1, "visits": page + 1, "actions": page + 1}
+                     for page in (28, 27, 26)]
+    assert merges == [[f"/p{page}" for page in range(29, 11, -1)]]
+    # The dashboard summary's top pages by page views: only the first ten are merged.
+    merges.clear()
+    assert [(row.page, row.visitors, row.pageviews) for row in runtime.queries.top_pages(shortened, date_range)] == [
+        (f"/p{page}", page + 1, page + 1) for page in range(29, 19, -1)]
+    assert merges == [[f"/p{page}" for page in range(29, 19, -1)]]
+    # Entry pages all have one visit and one visitor: the candidates cannot be proven first (a value left out
+    # ties with them), so every value is merged, and the ties are broken by value as before.
+    merges.clear()
+    entries = breakdowns.report(shortened, date_range, "entry_page", [], limit=3).rows
+    assert [(row["value"], row["visitors"], row["visits"]) for row in entries] == [
+        ("/p00", 1, 1), ("/p01", 1, 1), ("/p02", 1, 1)]
+    assert merges == [[f"/p{page:02}" for page in range(16)], None]
+    # Fewer values than candidates: merged at once.
+    merges.clear()
+    assert [row["value"] for row in breakdowns.report(shortened, date_range, "device", [], limit=3).rows] == [
+        "desktop"]
+    assert merges == [None]
+
+
 def rollup_table_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every stored row of both rollup tables, duplicates included, with each visitor state as its count."""
     return {table: store.client().query(
