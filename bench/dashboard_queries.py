@@ -33,8 +33,9 @@ What it does:
    is the sum of the page's panels in a pass, "whole dashboard" the wall time of one pass over every panel.
 4. The rollup tier: 90 days and 12 months read from rollups, for a copy of the site whose raw retention is
    30 days (StatsQueries reads rollups for a range that starts before the raw horizon). The registry is not
-   changed, because a shorter retention there would delete the raw rows at once. The 90 built days of
-   rollups are copied 91, 182, 273 and 364 days back so that a 12-month range reads a year of rollup rows,
+   changed, because a shorter retention there would delete the raw rows at once. The 90 built days are
+   built again from their raw rows as days 91, 182, 273 and 364 days back, each with the salt of the month it
+   lands in, so that a 12-month range reads a year of rollup rows in which a visitor counts once per month,
    and every finished month of them is merged into rollup_months as the server does (timed).
 
 Output: markdown tables on stdout and in bench/results/dashboard_queries.txt; --json writes the raw numbers
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import inspect
 import json
 import os
@@ -59,7 +61,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,7 @@ from dashboards.site_page import MAP_ROWS, PANEL_ROWS, Links, build_panels
 from dashboards.site_page import PANELS as SITE_PAGE_PANELS
 from dashboards.web import PANEL_QUERY_THREADS
 from ingest.migrations import migrate
-from ingest.rollups import RollupBuilder
+from ingest.rollups import DAY_STATEMENTS, RollupBuilder, utc_bounds
 from ingest.sites import Site, SiteRegistry
 from ingest.store import Store
 from teller.config import DEFAULT_SAMPLE_ABOVE_ROWS
@@ -319,14 +321,27 @@ def dataset_facts(store: Store, site: Site) -> dict[str, Any]:
             "hits_by_kind": {str(name): int(count) for name, count in kinds.items()}}
 
 
-def extend_rollups(store: Store, site: Site, first_day: Any) -> None:
-    """Copy the built days 91, 182, 273 and 364 days back: a 12-month range then reads a year of rollups."""
-    store.client().command(
-        "INSERT INTO rollups (site_id, day, dimension, value, visitors, visits, pageviews, bounces, duration, "
-        "retention_days, built_at) SELECT site_id, day - shift, dimension, value, visitors, visits, pageviews, "
-        "bounces, duration, retention_days, built_at FROM rollups FINAL ARRAY JOIN {shifts:Array(UInt16)} AS shift "
-        "WHERE site_id = {site:UInt32} AND day >= {first:Date}",
-        parameters={"site": site.site_id, "first": first_day, "shifts": [91, 182, 273, 364]})
+def extend_rollups(store: Store, site: Site, now: datetime) -> None:
+    """Rollups of each built day also stored 91, 182, 273 and 364 days back, so that a 12-month range reads a
+    year of rollups. Each copy is built from the day's raw rows with the salt of the month it is stored in, as
+    the server would have built it then: a visitor counts once per month, in the copies too (copying the built
+    rows would carry their visitor states over, so the same visitors would count once in the whole year)."""
+    built = now.astimezone(UTC).replace(tzinfo=None)
+    salts: dict[date, str] = {}
+    client = store.client()
+    days = [row[0] for row in client.query(
+        "SELECT DISTINCT day FROM rollups WHERE site_id = {site:UInt32} AND dimension = '' ORDER BY day",
+        parameters={"site": site.site_id}).result_rows]
+    for day in days:
+        start, end = utc_bounds(site, day)
+        for shift in (91, 182, 273, 364):
+            stored = day - timedelta(days=shift)
+            month = stored.replace(day=1)
+            salt = salts.setdefault(month, hashlib.sha256(f"bench {site.site_id} {month}".encode()).hexdigest())
+            parameters = {"site": site.site_id, "day": stored, "start": start, "end": end, "salt": salt,
+                          "retention": site.rollup_retention_days, "built": built}
+            for sql in DAY_STATEMENTS:
+                client.command(sql, parameters=parameters)
 
 
 # --- output -----------------------------------------------------------------------------------------------------
@@ -529,7 +544,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rollup_optimize = optimize(store, "rollups")
             sizes = parts(store)
             facts = dataset_facts(store, site)
-            extend_rollups(store, site, plan.days[0])
+            extend_rollups(store, site, now)
             optimize(store, "rollups")
             generated_report = {
                 "generation": {"seconds": round(generation_seconds, 1), "steps": generated.seconds,

@@ -235,11 +235,7 @@ class Breakdowns:
                       "dimension": dimension, **merged}
         metrics = ("uniqCombined64Merge(visitors) AS visitors, sum(visits) AS visits, sum(pageviews), sum(bounces), "
                    "sum(duration)")
-        first = first_by_visitors(self._query, metrics, source, parameters, limit + offset)
-        rows = first[offset:] if first is not None else self._query(
-            f"SELECT value, {metrics} FROM {source} GROUP BY value "  # noqa: S608 - built from constants
-            "ORDER BY visitors DESC, visits DESC, value LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-            parameters | {"limit": limit, "offset": offset})
+        rows = first_by_visitors(self._query, metrics, source, parameters, limit + offset)[offset:]
         if dimension == "page":
             return [{"value": value, "visitors": int(visitors), "visits": int(visits), "actions": int(pageviews)}
                     for value, visitors, visits, pageviews, _, _ in rows]

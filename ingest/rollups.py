@@ -72,6 +72,10 @@ GROUP BY dimension.1, dimension.2
 HAVING sum(sign) > 0
 """  # noqa: S608 - built from constants; every value is bound
 
+# One day's rollup rows, built from its raw rows: {day} is the day stored, {start}/{end} the raw rows read, {salt}
+# the month's visitor salt.
+DAY_STATEMENTS = (_TOTALS_SQL, _PAGES_SQL, _VISIT_DIMENSIONS_SQL)
+
 
 # A finished month: its days merged into one row per dimension value (`rollup_months`), so a long range merges
 # one visitor state per month and value instead of one per day. The days of a month share its salt, so the merge
@@ -115,7 +119,7 @@ class RollupBuilder:
                       "salt": self.salts.salt(site.site_id, day.replace(day=1)).hex(),
                       "retention": site.rollup_retention_days, "built": built}
         client = self.store.client()
-        for sql in (_TOTALS_SQL, _PAGES_SQL, _VISIT_DIMENSIONS_SQL):
+        for sql in DAY_STATEMENTS:
             client.command(sql, parameters=parameters)
 
     def pending_days(self, site: Site, now: datetime) -> list[date]:

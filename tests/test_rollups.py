@@ -232,12 +232,12 @@ def test_first_rollup_rows_merge_the_states_of_few_values_and_match_merging_all(
     shortened = runtime.registry.update(site.site_id, retention_days=1)
     date_range = last_days(site, 7)
     assert runtime.queries.reads_rollups(shortened, date_range)
-    merges: list[list[str] | None] = []  # per query merging visitor states: the values it was limited to
+    merges: list[list[str] | str] = []  # per query merging visitor states: the values it was limited to, or "all"
     query_rows = runtime.queries.query_rows
 
     def recording(sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         if "uniqCombined64Merge" in sql:
-            merges.append(parameters["values"] if "{values:" in sql else None)
+            merges.append(parameters["values"] if "IN {values:" in sql else "all")
         return query_rows(sql, parameters)
 
     monkeypatch.setattr(runtime.queries, "query_rows", recording)
@@ -259,12 +259,16 @@ def test_first_rollup_rows_merge_the_states_of_few_values_and_match_merging_all(
     entries = breakdowns.report(shortened, date_range, "entry_page", [], limit=3).rows
     assert [(row["value"], row["visitors"], row["visits"]) for row in entries] == [
         ("/p00", 1, 1), ("/p01", 1, 1), ("/p02", 1, 1)]
-    assert merges == [[f"/p{page:02}" for page in range(16)], None]
+    assert merges == [[f"/p{page:02}" for page in range(16)], "all"]
+    merges.clear()
+    entries = breakdowns.report(shortened, date_range, "entry_page", [], limit=3, offset=6).rows
+    assert [row["value"] for row in entries] == ["/p06", "/p07", "/p08"]
+    assert [len(values) for values in merges] == [28, 3]  # 28 candidates, then "all"
     # Fewer values than candidates: merged at once.
     merges.clear()
     assert [row["value"] for row in breakdowns.report(shortened, date_range, "device", [], limit=3).rows] == [
         "desktop"]
-    assert merges == [None]
+    assert merges == ["all"]
 
 
 def rollup_table_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
