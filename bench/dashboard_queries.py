@@ -226,7 +226,8 @@ def served_page(queries: StatsQueries, breakdowns: Breakdowns, site: Site, date_
     def run() -> object:
         summary = executor.submit(site_summary, queries, site, query, now, filter_texts, top_pages=False)
         panels = build_panels(breakdowns, site, date_range, parse_filters(filter_texts),
-                              queries.reads_rollups(site, date_range, now), Links(site, []), executor)
+                              queries.reads_rollups(site, date_range, now), Links(site, []), executor,
+                              visitors=lambda: summary.result()["totals"]["visitors"])
         return summary.result(), panels
     return run
 

@@ -101,6 +101,11 @@ def _action_row(kind: str, sample: Sample, with_visits: bool, value: str, visito
     return row
 
 
+def with_conversion_rates(rows: list[dict[str, Any]], all_visitors: int) -> list[dict[str, Any]]:
+    """Goal rows with the share of the range's visitors (under the same filters) who converted."""
+    return [row | {"conversion_rate": _rate(row["visitors"], all_visitors)} for row in rows]
+
+
 class Breakdowns:
     def __init__(self, queries: StatsQueries) -> None:
         self.queries = queries
@@ -180,12 +185,13 @@ class Breakdowns:
         return [_action_row(kind, sample, with_visits, *row) for row in self._query(sql, parameters | values)]
 
     def action_reports(self, site: Site, date_range: DateRange, dimensions: list[str], filters: list[Filter],
-                       limit: int) -> dict[str, Breakdown]:
+                       limit: int, conversion_rates: bool = True) -> dict[str, Breakdown]:
         """Several action breakdowns of raw rows from one pass over the events, each with the rows
         report(…, with_visits=False) gives: the dashboard's action panels. Either every dimension is of the same
         kind (page views by page and by hour: GROUPING SETS), or each is of a different kind (events, goals,
         outlinks, …: every row belongs to the one report of its kind). One query also means a filter's set of
-        visits is built once instead of once per panel."""
+        visits is built once instead of once per panel. `conversion_rates=False` leaves goals without theirs, for
+        a caller that counts the range's visitors anyway (the dashboard page: with_conversion_rates)."""
         targets = [DIMENSIONS[name] for name in dimensions]
         kinds = tuple(dict.fromkeys(target.kind for target in targets))
         if not targets or any(target.table != "events" for target in targets) or \
@@ -214,7 +220,7 @@ class Breakdowns:
                                      lambda target, row: _action_row(target.kind, sample, False, *row))
         reports = {}
         for target, found in zip(targets, rows, strict=True):
-            if target.kind == "goal":
+            if target.kind == "goal" and conversion_rates:
                 found = self._with_conversion_rates(found, filters, parameters, sample)
             reports[target.name] = Breakdown(target.name, "raw", found, sample)
         return reports
@@ -225,7 +231,7 @@ class Breakdowns:
         sql = (f"SELECT uniq(visitor_id) FROM sessions{sample.clause} WHERE site_id = {{site:UInt32}} "  # noqa: S608
                "AND start >= {start:DateTime('UTC')} AND start < {end:DateTime('UTC')}" + conditions)
         [(all_visitors,)] = self._query(sql, parameters | values)
-        return [row | {"conversion_rate": _rate(row["visitors"], sample.count(all_visitors))} for row in rows]
+        return with_conversion_rates(rows, sample.count(all_visitors))
 
     def _from_rollups(self, site: Site, date_range: DateRange, dimension: str, limit: int,
                       offset: int) -> list[dict[str, Any]]:

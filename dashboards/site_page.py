@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from dashboards.breakdowns import FROM_ROLLUPS, Breakdown, Breakdowns
+from dashboards.breakdowns import FROM_ROLLUPS, Breakdown, Breakdowns, with_conversion_rates
 from dashboards.filters import DIMENSIONS, Filter
 from dashboards.periods import DateRange
 from dashboards.world_map import world_map
@@ -127,10 +127,14 @@ class Links:
 
 
 def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filters: list[Filter],
-                 from_rollups: bool, links: Links, executor: Executor | None = None) -> list[dict[str, Any]]:
+                 from_rollups: bool, links: Links, executor: Executor | None = None,
+                 visitors: Callable[[], int] | None = None) -> list[dict[str, Any]]:
     """The panels with their top rows. Of raw rows, the visit panels come from one query (exit pages aside) and
     the action panels from two; with `executor`, those queries run on it side by side. A range read from
-    rollups shows the panels rollups keep, unfiltered, one query each."""
+    rollups shows the panels rollups keep, unfiltered, one query each. `visitors` gives the range's visitors
+    under the filters when the caller counts them anyway (the summary): the goals' conversion rates are then
+    computed from it, after the panels' queries, instead of by a query of their own that builds the filters'
+    set of visits once more."""
     specs = [spec for spec in PANELS if not from_rollups or spec.dimension in FROM_ROLLUPS]
     grouped = [] if from_rollups else [spec.dimension for spec in specs if spec.dimension in GROUPED]
     actions = [] if from_rollups else [spec.dimension for spec in specs if DIMENSIONS[spec.dimension].table == "events"]
@@ -143,7 +147,8 @@ def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filt
     def grouped_reports() -> dict[str, Breakdown]:
         return breakdowns.visit_reports(site, date_range, grouped, filters, MAP_ROWS) if grouped else {}
     def action_reports(dimensions: list[str]) -> dict[str, Breakdown]:
-        return breakdowns.action_reports(site, date_range, dimensions, filters, PANEL_ROWS)
+        return breakdowns.action_reports(site, date_range, dimensions, filters, PANEL_ROWS,
+                                         conversion_rates=visitors is None)
     tasks: list[Callable[[], dict[str, Breakdown]]] = [grouped_reports] + [
         partial(action_reports, group) for group in _action_groups(actions)] + [
         partial(report, spec.dimension) for spec in specs
@@ -151,6 +156,9 @@ def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filt
     reports: dict[str, Breakdown] = {}
     for found in (executor.map(lambda task: task(), tasks) if executor is not None else (task() for task in tasks)):
         reports.update(found)
+    if visitors is not None and "goal" in actions:
+        goals = reports["goal"]
+        reports["goal"] = replace(goals, rows=with_conversion_rates(goals.rows, visitors()))
     return [{"dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
              "rows": reports[spec.dimension].rows[:PANEL_ROWS], "translated": spec.translated,
              "filterable": not from_rollups, "csv": links.csv(spec.dimension),

@@ -168,7 +168,8 @@ class DashboardPages:
             summary = self.panel_queries.submit(site_summary, self.queries, site, query, None, filter_texts,
                                                 top_pages=False)
             panels = build_panels(self.breakdowns, site, date_range, filters,
-                                  self.queries.reads_rollups(site, date_range), links, self.panel_queries)
+                                  self.queries.reads_rollups(site, date_range), links, self.panel_queries,
+                                  visitors=lambda: summary.result()["totals"]["visitors"])
             return summary.result(), panels
         try:
             summary, panels = await run_in_threadpool(build)

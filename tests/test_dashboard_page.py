@@ -138,3 +138,33 @@ def test_the_countries_table_names_countries_in_the_pages_language(dashboard: Te
     csv = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown",
                         params={"dimension": "country", "period": "7d", "format": "csv", "lang": "nl"})
     assert "\nNL," in csv.text and "Nederland" not in csv.text
+
+
+def goal_rates(page: str) -> dict[str, str]:
+    """The Goals panel's conversion rates as shown, by goal."""
+    rows = re.findall(r'<td><a href="[^"]*"(?: title="[^"]*")?>([^<]*)</a></td>\s*<td class="num">[^<]*</td>'
+                      r'<td class="num">([^<]*)</td>', panel_of(page, "goal"))
+    return {html.unescape(goal): rate for goal, rate in rows}
+
+
+@pytest.mark.parametrize("filters", [[], ["device==desktop"], ["page==/prijzen"]], ids=str)
+def test_goal_conversion_rates_come_from_the_summarys_visitors(runtime: Runtime, dashboard: TestClient, site: Site,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              filters: list[str]) -> None:
+    queries: list[str] = []
+    query_rows = runtime.queries.query_rows
+
+    def recording(sql: str, parameters: dict[str, object]) -> list[tuple[object, ...]]:
+        queries.append(sql)
+        return query_rows(sql, parameters)
+
+    monkeypatch.setattr(runtime.queries, "query_rows", recording)
+    query = [("period", "7d"), *(("filter", text) for text in filters)]
+    page = dashboard.get(f"/sites/{site.site_id}", params=query).text
+    shown = goal_rates(page)
+    assert shown, "no goal rows"
+    # The page counted no visitors for the goals: the summary's count of the same visitors served.
+    assert not [sql for sql in queries if sql.startswith("SELECT uniq(visitor_id) FROM sessions")]
+    api = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown", params=[("dimension", "goal"), *query]).json()
+    assert shown == {row["value"]: f"{row['conversion_rate']:.1f}%" for row in api["rows"]}
+    assert [sql for sql in queries if sql.startswith("SELECT uniq(visitor_id) FROM sessions")]  # the API's own
