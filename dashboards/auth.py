@@ -123,7 +123,7 @@ class LoginPages:
         if user.has_totp:
             waiting = self.sessions.awaiting_code(session, user)
             return self._redirect(in_language("/login/totp?next=" + quote(target, safe=""),
-                                               chosen_language(request)), waiting)
+                                              chosen_language(request)), waiting)
         self.throttle.succeeded(keys[0])
         return self._redirect(in_language(target, chosen_language(request)), self.sessions.logged_in(user))
 

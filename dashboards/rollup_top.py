@@ -66,4 +66,4 @@ def first_by_views(run_query: RunQuery, source: str, parameters: dict[str, Any],
     visitors = dict(run_query(
         f"SELECT value, uniqCombined64Merge(visitors) FROM {source} "  # noqa: S608 - built from constants
         "WHERE value IN {values:Array(String)} GROUP BY value", parameters | {"values": [row[0] for row in first]}))
-    return [(value, visitors[value], views) for value, views in first]
+    return [(value, visitors.get(value, 0), views) for value, views in first]
