@@ -95,7 +95,7 @@ SUMMARY_PANELS = ("totals", "timeseries", "top_pages", "current_visitors", "drop
 PAGE_PANELS = ("totals", "previous_totals", "timeseries", "current_visitors", "dropped",
                *(spec.dimension for spec in SITE_PAGE_PANELS))
 FILTERS = ("", "device==smartphone", f"page=={POPULAR_PAGE}")
-TABLES = ("events", "sessions", "rollups", "dropped_hits")
+TABLES = ("events", "sessions", "page_visits", "rollups", "dropped_hits")
 
 
 # --- a Store whose clients remember what ClickHouse reported for each query ---------------------------------
@@ -424,10 +424,11 @@ def size_table(out: Report, sizes: dict[str, dict[str, int]], hits: int) -> None
         out(f"| {label} | {item['rows']:,} | {item['parts']} | {item['bytes_on_disk']:,} | {item['compressed']:,} "
             f"| {item['uncompressed']:,} | {ratio:.1f}× | {item['bytes_on_disk'] / hits:.1f} |")
 
-    for table in ("events", "sessions"):
+    raw_tables = [table for table in ("events", "sessions", "page_visits") if table in sizes]
+    for table in raw_tables:
         row(table, sizes[table])
-    raw = {key: sizes["events"][key] + sizes["sessions"][key] for key in sizes["events"]}
-    row("**events + sessions**", raw)
+    raw = {key: sum(sizes[table][key] for table in raw_tables) for key in sizes["events"]}
+    row("**" + " + ".join(raw_tables) + "**", raw)
     for table in ("rollups", "dropped_hits"):
         if table in sizes:
             row(table, sizes[table])

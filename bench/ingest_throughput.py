@@ -300,7 +300,8 @@ def disk_lines(e2e: EndToEnd, fsync_ms: dict[str, float]) -> list[str]:
     parts = e2e.stored["parts_after_optimize"]
     events = int(e2e.stored["events"]) or 1
     total = sum(int(table["bytes_on_disk"]) for table in parts.values())
-    lines = [f"bytes on disk per stored hit (events + sessions, after OPTIMIZE TABLE ... FINAL): {total / events:.1f}"]
+    lines = [f"bytes on disk per stored hit ({' + '.join(sorted(parts))}, after OPTIMIZE TABLE ... FINAL): "
+             f"{total / events:.1f}"]
     for name, table in sorted(parts.items()):
         lines.append(f"  {name}: {table['bytes_on_disk']:,} bytes in {table['parts']} part(s), {table['rows']:,} rows, "
                      f"{table['bytes_on_disk'] / events:.1f} bytes per hit, compression "

@@ -1,8 +1,8 @@
 """Counts what a stopped Teller stored, in a process of its own: `python -m bench.store_report CONFIG`.
 
 Prints one JSON object: event rows, session rows and visits (sum(sign)) as stored, dropped hits, then
-OPTIMIZE TABLE events FINAL and sessions FINAL (sessions collapse their +1/-1 pairs) and the active parts'
-bytes on disk per table. Run it only while no server owns the embedded database.
+OPTIMIZE TABLE … FINAL of the raw tables (sessions collapse their +1/-1 pairs) and the active parts' bytes on
+disk per table. Run it only while no server owns the embedded database.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from ingest.store import Store
 from teller.config import load_settings
 
-TABLES = ("events", "sessions")
+TABLES = ("events", "sessions", "page_visits")  # the raw tables (ingest.sites.RAW_TABLES)
 
 
 def scalar(store: Store, sql: str) -> int:

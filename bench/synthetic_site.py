@@ -624,6 +624,6 @@ def generate(store: Store, site: Site, plan: Plan, log: Callable[[str], None] = 
     client.insert("dropped_hits", rows, column_names=["site_id", "day", "reason", "hits"])
     result.pageviews = int(client.query("SELECT countIf(name = 'pageview') FROM events WHERE site_id = {site:UInt32}",
                                         parameters={"site": site.site_id}).result_rows[0][0])
-    for table in ("events", "sessions", "dropped_hits"):
+    for table in ("events", "sessions", "page_visits", "dropped_hits"):
         step(f"OPTIMIZE TABLE {table} FINAL", "OPTIMIZE TABLE {table:Identifier} FINAL", {"table": table})
     return result

@@ -20,6 +20,7 @@ from dashboards.sampling import EXACT, Sample
 
 MAX_FILTERS = 10
 MAX_FILTER_VALUE = 1000
+SqlValues = dict[str, str | int]  # bound parameters by name
 OPERATORS = ("!=", "!~", "==", "~")  # two-character operators first, so "!=" is not read as "~"
 
 
@@ -125,26 +126,44 @@ def parse_filters(texts: Iterable[str]) -> list[Filter]:
 # widened by a day: a visit that started in the range can have actions after it (visits end at midnight, so a
 # day is enough); sessions use FINAL so a visit's changed exit page counts only in its latest version. A
 # negative filter across tables excludes the visits that match its positive form ("never saw /blog"). A sampled
-# query samples its subquery alike: both tables are sampled by visitor, so the same visitors are in both.
-_VISITS_WITH_ACTION = ("IN (SELECT visit_id FROM events{sample} WHERE site_id = {{site:UInt32}} "
+# query samples its subquery alike: both tables are sampled by visitor, so the same visitors are in both; the
+# subquery names them by their range of ids (SAMPLE 1/n keeps the ids below 2^64 / n), which page_visits, not
+# sampled itself, can read too. A filter on one page reads page_visits (migration 19): sorted by path and
+# visitor, it finds a path's visits in a few granules, where events would be read for every page view of the
+# range.
+_VISITS_WITH_ACTION = ("IN (SELECT visit_id FROM events WHERE site_id = {{site:UInt32}} "
                        "AND ts >= {{start:DateTime('UTC')}} - INTERVAL 1 DAY AND ts < {{end:DateTime('UTC')}} "
-                       "+ INTERVAL 1 DAY AND ")
-_MATCHING_VISITS = ("IN (SELECT visit_id FROM sessions FINAL{sample} WHERE site_id = {{site:UInt32}} "
+                       "+ INTERVAL 1 DAY AND {sample}")
+_VISITS_WITH_PAGE = ("IN (SELECT visit_id FROM page_visits WHERE site_id = {{site:UInt32}} "
+                     "AND ts >= {{start:DateTime('UTC')}} - INTERVAL 1 DAY AND ts < {{end:DateTime('UTC')}} "
+                     "+ INTERVAL 1 DAY AND {sample}pathname = {{{parameter}:String}})")
+_MATCHING_VISITS = ("IN (SELECT visit_id FROM sessions FINAL WHERE site_id = {{site:UInt32}} "
                     "AND start >= {{start:DateTime('UTC')}} - INTERVAL 1 DAY AND start < {{end:DateTime('UTC')}} "
-                    "AND sign = 1 AND ")
+                    "AND sign = 1 AND {sample}")
+_SAMPLED_VISITORS = "visitor_id < {sample_bound:UInt64} AND "
 
 
 def _visits_matching(item: Filter, parameter: str, sample: Sample) -> str:
     """`visit_id [NOT] IN (…)`: the filter applied through the visit, to rows of the other table or kind."""
-    subquery = (_VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS).format(
-        sample=sample.clause)
     membership = "visit_id NOT " if item.negative else "visit_id "
-    return f"{membership}{subquery}{item.positive().condition(parameter)})"
+    sampled = _SAMPLED_VISITORS if sample.factor > 1 else ""
+    positive = item.positive()
+    if positive.dimension.name == "page" and positive.operator == "==":
+        return membership + _VISITS_WITH_PAGE.format(sample=sampled, parameter=parameter)
+    subquery = (_VISITS_WITH_ACTION if item.dimension.table == "events" else _MATCHING_VISITS).format(
+        sample=sampled)
+    return f"{membership}{subquery}{positive.condition(parameter)})"
 
 
-def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EXACT) -> tuple[str, dict[str, str]]:
+def _sample_values(sample: Sample) -> dict[str, int]:
+    """The bound parameter of _SAMPLED_VISITORS, for a sampled query."""
+    return {"sample_bound": sample.visitor_bound} if sample.factor > 1 else {}
+
+
+def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EXACT) -> tuple[str, SqlValues]:
     """` AND …` conditions for a query on `table` (for events: about actions of `kind`), and their values."""
-    conditions, values = [], {}
+    conditions: list[str] = []
+    values: SqlValues = _sample_values(sample)
     for index, item in enumerate(filters):
         parameter = f"filter{index}"
         values[parameter] = item.value
@@ -155,11 +174,12 @@ def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EX
     return "".join(f" AND {condition}" for condition in conditions), values
 
 
-def where_actions(filters: list[Filter], kinds: tuple[str, ...], sample: Sample = EXACT) -> tuple[str, dict[str, str]]:
+def where_actions(filters: list[Filter], kinds: tuple[str, ...], sample: Sample = EXACT) -> tuple[str, SqlValues]:
     """` AND …` conditions for one query over the actions of several kinds (a report per kind, read in one pass),
     and their values: each row is filtered as where() filters it in the report of its own kind, so an action
     filter applies to the rows of its kind directly and to the other kinds' rows through their visit."""
-    conditions, values = [], {}
+    conditions: list[str] = []
+    values: SqlValues = _sample_values(sample)
     for index, item in enumerate(filters):
         parameter = f"filter{index}"
         values[parameter] = item.value

@@ -41,6 +41,12 @@ class Sample:
         """What follows a table name in FROM."""
         return f" SAMPLE 1/{self.factor}" if self.factor > 1 else ""
 
+    @property
+    def visitor_bound(self) -> int:
+        """The sample's visitors are those with a `visitor_id` below this: what SAMPLE 1/factor reads of a
+        table sampled by the 64-bit `visitor_id`."""
+        return 2**64 // self.factor
+
     def count(self, value: int | float) -> int:
         """A count or sum read from the sample, scaled to the whole."""
         return int(value) * self.factor

@@ -98,7 +98,11 @@ class Shipper:
             # hardly competes with the request path for the interpreter.
             client.raw_insert(spec.name, columns.get(code, list(spec.columns)), insert_block=b"\n".join(table_rows),
                               fmt="JSONCompactEachRow",
-                              settings={"insert_deduplication_token": f"{segment.stem}:{spec.name}"})
+                              settings={"insert_deduplication_token": f"{segment.stem}:{spec.name}",
+                                        # page_visits (migration 19) is written by a view of the events
+                                        # insert; without this, a retry that events deduplicates would
+                                        # still write the view's rows again.
+                                        "deduplicate_blocks_in_dependent_materialized_views": 1})
             self.rows_shipped[spec.name] += len(table_rows)
             total += len(table_rows)
         self.insert_seconds += time.monotonic() - started

@@ -44,7 +44,8 @@ MAX_EXTERNAL_ID_LENGTH = 200
 # Rollups (daily counts, no visitor ids) are kept 25 months unless a site says otherwise: the CNIL's limit.
 DEFAULT_ROLLUP_RETENTION_DAYS = 761
 # Tables of the raw tier (pseudonymous rows) and of the rollup tier, each with a retention_days column.
-RAW_TABLES = ("events", "sessions")
+# page_visits repeats the page views of events for page filters (migration 19) and goes wherever they go.
+RAW_TABLES = ("events", "sessions", "page_visits")
 ROLLUP_TABLES = ("rollups", "rollup_months")
 # matomo.js's cookie lifetimes: _pk_id 393 days from its creation, _pk_ses 30 minutes, _pk_ref about 6 months.
 MATOMO_COOKIE_SECONDS = {"visitor_cookie_seconds": 33_955_200, "session_cookie_seconds": 1_800,

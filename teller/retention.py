@@ -20,7 +20,7 @@ from teller.audit_log import AuditEntry, AuditLog
 ENFORCE_ACTION = "retention.enforce"
 _TTL = re.compile(r"\bTTL\s+(.+?)(?:\s+SETTINGS\s|$)", re.DOTALL)
 # The time column each tiered table expires by, and whether it is a Date (whole days) or a DateTime.
-_TIME_COLUMN = {"events": "ts", "sessions": "start", "rollups": "day", "rollup_months": "month"}
+_TIME_COLUMN = {"events": "ts", "sessions": "start", "page_visits": "ts", "rollups": "day", "rollup_months": "month"}
 TIERS = {"raw": RAW_TABLES, "rollups": ROLLUP_TABLES}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from ingest.identity import visitor_id
 from ingest.ipmask import mask_address
 from ingest.salts import SaltBook
-from ingest.sites import RAW_TABLES, Site
+from ingest.sites import Site
 from ingest.store import Store
 
 HEX16_LENGTH = 16
@@ -77,12 +77,15 @@ def by_cookieless(site: Site, day: date, address: str, user_agent: str, secret_k
     return Subject((identity,), site_id=site.site_id)
 
 
-# Which rows belong to the subject; sessions have no user id column, only the visitor id.
-_EVENTS_MATCH = ("(visitor_id IN {ids:Array(UInt64)} OR (user_id != '' AND user_id = {uid:String})) "
-                 "AND ({site:Nullable(UInt32)} IS NULL OR site_id = {site:Nullable(UInt32)})")
-_SESSIONS_MATCH = ("visitor_id IN {ids:Array(UInt64)} "
-                   "AND ({site:Nullable(UInt32)} IS NULL OR site_id = {site:Nullable(UInt32)})")
-MATCH = {"events": _EVENTS_MATCH, "sessions": _SESSIONS_MATCH}  # one entry per raw table
+# Which rows belong to the subject; sessions have no user id column, only the visitor id. page_visits, the
+# page views of events again, has none either: its rows of a user id are those of the user's visits in events.
+_IN_SITE = "({site:Nullable(UInt32)} IS NULL OR site_id = {site:Nullable(UInt32)})"
+_EVENTS_MATCH = f"(visitor_id IN {{ids:Array(UInt64)}} OR (user_id != '' AND user_id = {{uid:String}})) AND {_IN_SITE}"
+_SESSIONS_MATCH = f"visitor_id IN {{ids:Array(UInt64)}} AND {_IN_SITE}"
+_PAGE_VISITS_MATCH = (f"(visitor_id IN {{ids:Array(UInt64)}} OR visit_id IN (SELECT visit_id FROM events "  # noqa: S608
+                      f"WHERE user_id != '' AND user_id = {{uid:String}} AND {_IN_SITE})) AND {_IN_SITE}")
+# One entry per raw table, in the order they are deleted: page_visits before the events its match reads.
+MATCH = {"page_visits": _PAGE_VISITS_MATCH, "events": _EVENTS_MATCH, "sessions": _SESSIONS_MATCH}
 
 
 def _parameters(subject: Subject) -> dict[str, Any]:
@@ -138,7 +141,7 @@ class SubjectData:
         for row in self.find(subject):
             counts[row["table"]] = counts.get(row["table"], 0) + int(row["rows"])
         client = self.store.client()
-        for table in RAW_TABLES:
+        for table in MATCH:
             client.command(f"DELETE FROM {table} WHERE {MATCH[table]}",  # noqa: S608 - constants; values bound
                            parameters=_parameters(subject), settings={"lightweight_deletes_sync": 2})
         return counts

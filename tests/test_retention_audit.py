@@ -58,6 +58,7 @@ def test_audit_reports_ttls_rows_and_rows_past_policy_then_enforce_removes_exact
     tables = {table["name"]: table for table in before["tables"]}
     assert tables["events"]["ttl"] == "ts + toIntervalDay(retention_days)"
     assert tables["sessions"]["ttl"] == "start + toIntervalDay(retention_days)"
+    assert tables["page_visits"]["ttl"] == "ts + toIntervalDay(retention_days)"
     assert tables["rollups"]["ttl"] == "day + toIntervalDay(retention_days)"
     assert tables["cookieless_salts"]["ttl"] == "day + toIntervalDay(2)"
     assert tables["audit_log"]["ttl"] == ""
@@ -68,9 +69,9 @@ def test_audit_reports_ttls_rows_and_rows_past_policy_then_enforce_removes_exact
     [(session_rows, old_session_rows)] = runtime.store.client().query(
         "SELECT count(), countIf(start < now() - toIntervalDay(10)) FROM sessions WHERE site_id = {site:UInt32}",
         parameters={"site": lax.site_id}).result_rows
-    assert raw["rows"] == 7 + session_rows  # events and visit rows
+    assert raw["rows"] == 7 + session_rows + 7  # events, visit rows and the events' page views in page_visits
     assert old_session_rows > 0
-    assert raw["rows_past_policy"] == 4 + old_session_rows  # the 20-day-old events and their visits
+    assert raw["rows_past_policy"] == 4 + old_session_rows + 4  # the 20-day-old events, their visits and views
     assert raw["rows_with_stale_retention"] == raw["rows"]
     assert raw["oldest"].startswith(seeded_utc_day(lax, 20).isoformat())
     assert tier(before, lax.site_id, "rollups")["rows_past_policy"] > 0
@@ -80,7 +81,7 @@ def test_audit_reports_ttls_rows_and_rows_past_policy_then_enforce_removes_exact
 
     after = audit(runtime, enforce=True)
     assert after["rows_past_policy"] == 0
-    assert after["removed"]["events"] == 4 and after["removed"]["rollups"] > 0
+    assert after["removed"]["events"] == 4 and after["removed"]["page_visits"] == 4 and after["removed"]["rollups"] > 0
     assert after["last_enforced"]["actor"] == "test:ops"
     assert after["audit_log"][0]["action"] == "retention.enforce"
     assert {row["ts"].date() for row in event_rows(runtime, lax)} == {seeded_utc_day(lax, 3)}
@@ -104,7 +105,7 @@ def test_expired_rows_are_past_policy_until_deleted(runtime: Runtime) -> None:
     site = add_site(runtime, "Short", ("short.example",), retention_days=3)
     seed(runtime, site, (1,))
     client = runtime.store.client()
-    for table in ("events", "sessions"):
+    for table in ("events", "sessions", "page_visits"):
         # Merges delete expired rows on their own (a merge applies the TTL); hold them to look in between.
         client.command("SYSTEM STOP MERGES {table:Identifier}", parameters={"table": table})
     try:
@@ -114,9 +115,9 @@ def test_expired_rows_are_past_policy_until_deleted(runtime: Runtime) -> None:
         runtime.drain()
         assert audit(runtime)["rows_past_policy"] == 0
         time.sleep(4)  # the row passes its policy
-        assert tier(audit(runtime), site.site_id, "raw")["rows_past_policy"] == 2  # its event and its visit
+        assert tier(audit(runtime), site.site_id, "raw")["rows_past_policy"] == 3  # its event, visit and view
     finally:
-        for table in ("events", "sessions"):
+        for table in ("events", "sessions", "page_visits"):
             client.command("SYSTEM START MERGES {table:Identifier}", parameters={"table": table})
     report = audit(runtime, enforce=True)
     assert report["rows_past_policy"] == 0

@@ -3,6 +3,7 @@ the raw rows of a range have expired."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -301,14 +302,15 @@ def test_migration_18_sorts_installed_rollups_by_dimension_and_keeps_every_row(
         assert len(before["rollups"]) > 20 and len(before["rollup_months"]) > 5
         assert sorting_keys(store) == {"rollups": "site_id, day, dimension, value", "rollup_salts": "site_id, day",
                                        "rollup_months": "site_id, month, dimension, value"}
-        shortened = runtime.registry.update(site.site_id, retention_days=1)
+        # The raw rows as if expired (the site object only: the raw tables of a later schema are not there yet).
+        shortened = replace(site, retention_days=1)
         date_range = DateRange(last_month, today, site.zone, "custom")
         assert runtime.queries.reads_rollups(shortened, date_range)
         reported = rollup_numbers(runtime, shortened, date_range)
         # An interrupted earlier attempt left its scratch table behind.
         store.client().command("CREATE TABLE rollups_resorted (half_copied UInt8) ENGINE = Memory")
 
-        assert [migration.version for migration in migrate(store)] == [18]
+        assert [migration.version for migration in migrate(store)][:1] == [18]  # and any later ones
         assert sorting_keys(store) == {"rollups": "site_id, dimension, day, value", "rollup_salts": "site_id, day",
                                        "rollup_months": "site_id, dimension, month, value"}
         assert rollup_table_rows(store) == before

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dashboards.breakdowns import Breakdowns
-from dashboards.filters import parse_filters
+from dashboards.filters import parse_filters, where
 from dashboards.periods import parse_range
 from dashboards.queries import StatsQueries
 from dashboards.sampling import FACTORS, Sample, factor_for
@@ -102,6 +102,39 @@ def test_sampled_totals_and_breakdowns_are_the_scaled_counts_of_the_sampled_visi
     saw_a = {row["visit_id"] for row in views if row["pathname"] == "/a"}
     filtered = queries.totals(site, date_range, parse_filters(["page==/a"]))
     assert filtered.visits == sample.factor * len([row for row in visits if row["visit_id"] in saw_a])
+
+
+def test_a_sample_is_the_visitors_below_its_bound_and_a_page_filter_reads_them_from_page_visits(
+        runtime: Runtime, site: Site) -> None:
+    """A filter's subquery names the sample by its visitor ids (`visitor_id < 2^64 / n`) instead of SAMPLE 1/n,
+    so that page_visits, which is not sampled itself, gives a page filter the same visits as events would."""
+    client = runtime.store.client()
+    for factor in (2, 4, 8):
+        sample = Sample(factor)
+        for table in ("sessions", "events"):
+            sampled = client.query(f"SELECT groupArray(visitor_id) FROM {table}{sample.clause}")  # noqa: S608
+            below = client.query(f"SELECT groupArray(visitor_id) FROM {table} WHERE visitor_id < {{b:UInt64}}",  # noqa: S608
+                                 parameters={"b": sample.visitor_bound})
+            [(sampled,)], [(below,)] = sampled.result_rows, below.result_rows
+            assert sorted(sampled) == sorted(below) and 0 < len(set(sampled)) < VISITORS
+
+    # page_visits holds every page view, written by ClickHouse with each insert into events.
+    events = client.query("SELECT site_id, pathname, visitor_id, visit_id, ts, retention_days FROM events "
+                          "WHERE name = 'pageview'").result_rows
+    copies = client.query("SELECT site_id, pathname, visitor_id, visit_id, ts, retention_days FROM page_visits")
+    assert sorted(events) == sorted(copies.result_rows) and events
+
+    date_range = parse_range({"period": "7d"}, site.zone, datetime.now(UTC))
+    range_values = {"site": site.site_id, "start": date_range.start_utc, "end": date_range.end_utc}
+    for factor in (1, 8):
+        _, views = sampled_rows(runtime, site, factor)
+        for text in ("page==/a", "page~/a"):  # "is" reads page_visits, "contains" events
+            condition, values = where(parse_filters([text]), "sessions", sample=Sample(factor))
+            assert ("FROM page_visits" in condition) == (text == "page==/a") and "SAMPLE" not in condition
+            assert ("visitor_id < {sample_bound:UInt64}" in condition) == (factor > 1)
+            subquery = condition[condition.index("(SELECT") + 1:-1]  # " AND visit_id IN (SELECT …)"
+            visits = {row[0] for row in client.query(subquery, parameters={**range_values, **values}).result_rows}
+            assert visits == {row["visit_id"] for row in views if row["pathname"] == "/a"} and visits
 
 
 def test_small_ranges_and_a_zero_budget_stay_exact(runtime: Runtime, site: Site) -> None:

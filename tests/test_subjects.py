@@ -15,8 +15,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from ingest.pipeline import Verdict
-from ingest.sites import Site
+from ingest.sites import RAW_TABLES, Site
 from teller.runtime import Runtime, admin_token
+from teller.subjects import MATCH
 from tests.conftest import CHROME_UA
 from tests.helpers import add_site, tracking_request
 from tests.server import TellerServer
@@ -38,6 +39,13 @@ def stored(runtime: Runtime, table: str, visitor: str) -> int:
     return int(runtime.store.client().query(
         "SELECT count() FROM {table:Identifier} WHERE visitor_id = {id:UInt64}",
         parameters={"table": table, "id": int(visitor, 16)}).result_rows[0][0])
+
+
+def page_viewers(runtime: Runtime, site: Site, path: str) -> set[int]:
+    """The visitors with a page view of `path` in page_visits, the table page filters read."""
+    return {row[0] for row in runtime.store.client().query(
+        "SELECT visitor_id FROM page_visits WHERE site_id = {site:UInt32} AND pathname = {path:String}",
+        parameters={"site": site.site_id, "path": path}).result_rows}
 
 
 @pytest.fixture
@@ -97,12 +105,16 @@ def test_delete_removes_the_subject_and_they_stay_removed(runtime: Runtime, http
     # A hit of hers waits in the spool, unshipped, when the request arrives; and her visit is still open.
     track(runtime, shop, ANNA, "/nog-een", 1)
 
+    assert page_viewers(runtime, shop, "/fietsen") == {int(ANNA, 16), int(BOB, 16)}
+    assert set(MATCH) == set(RAW_TABLES)  # a delete reaches every raw table
     response = http.post("/api/admin/subjects/delete", headers=admin_headers(runtime), json={"visitor": ANNA})
     assert response.status_code == 200
     assert response.json()["deleted_rows"]["events"] == 6
     for table in ("events", "sessions"):
         assert stored(runtime, table, ANNA) == 0
         assert stored(runtime, table, BOB) > 0
+    # page_visits, which page filters read (migration 19), forgets her too: both viewed /fietsen.
+    assert page_viewers(runtime, shop, "/fietsen") == {int(BOB, 16)}
 
     # Not back after merges, nor after the shipped segment is replayed.
     for table in ("events", "sessions"):
@@ -144,6 +156,10 @@ def test_user_id_and_cookieless_subjects(runtime: Runtime, http: TestClient) -> 
     assert [row["pathname"] for row in export["events"]] == ["/zonder-cookie"]
     by_user = http.post("/api/admin/subjects/export", headers=headers, json={"user_id": "klant-42"}).json()
     assert [row["pathname"] for row in by_user["events"]] == ["/account"]
+    assert page_viewers(runtime, site, "/account")
+    deleted = http.post("/api/admin/subjects/delete", headers=headers, json={"user_id": "klant-42"})
+    assert deleted.status_code == 200 and deleted.json()["deleted_rows"]["events"] == 1
+    assert page_viewers(runtime, site, "/account") == set() and page_viewers(runtime, site, "/ander")
 
     long_ago = (datetime.now(site.zone).date() - timedelta(days=5)).isoformat()
     stale = http.post("/api/admin/subjects/find", headers=headers, json={
