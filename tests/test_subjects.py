@@ -123,6 +123,7 @@ def test_delete_removes_the_subject_and_they_stay_removed(runtime: Runtime, http
         shutil.copy(segment, runtime.spool.directory / segment.name)
     runtime.shipper.ship_pending()
     assert stored(runtime, "events", ANNA) == 0 and stored(runtime, "sessions", ANNA) == 0
+    assert page_viewers(runtime, shop, "/bedankt") == set()  # the replayed segment's page view
 
     # Her next hit starts a new visit; it does not cancel and rewrite the deleted one.
     track(runtime, shop, ANNA, "/terug")
