@@ -8,6 +8,8 @@ one kind of action). Filters are written `filter=<dimension><op><value>` in a UR
 How a filter narrows a report, following Plausible: a visit filter keeps the visits that match (and, in
 action reports, the actions of those visits); an action filter keeps the visits with at least one matching
 action, except in a report of the same kind of action, where it keeps the matching actions themselves.
+A filter on the visitor's place or device needs no visit lookup in an action report: each action carries its
+visit's values (ingest copies them), so the condition applies to `events` as it stands.
 """
 
 from __future__ import annotations
@@ -30,10 +32,17 @@ class Dimension:
     expression: str  # SQL over the table's columns; a constant of this module, never user input
     table: str  # "sessions" or "events"
     kind: str = ""  # for events: the action name the dimension belongs to ("" for any)
+    # For a visit dimension: events carry its columns too, copied from their visit (ingest's VISIT_CLIENT_COLUMNS).
+    on_events: bool = False
 
 
 def _visit(name: str, expression: str | None = None) -> Dimension:
     return Dimension(name, expression or name, "sessions")
+
+
+def _client(name: str, expression: str | None = None) -> Dimension:
+    """A visit dimension of the visitor's place or device, which each of the visit's actions carries as well."""
+    return Dimension(name, expression or name, "sessions", on_events=True)
 
 
 def _action(name: str, expression: str, kind: str) -> Dimension:
@@ -45,11 +54,11 @@ DIMENSIONS: dict[str, Dimension] = {dimension.name: dimension for dimension in (
     _visit("channel", "referrer_type"),
     _visit("referrer", "if(referrer_name != '', referrer_name, referrer_host)"),
     _visit("utm_source"), _visit("utm_medium"), _visit("utm_campaign"), _visit("utm_term"), _visit("utm_content"),
-    _visit("country", "country_code"), _visit("region"), _visit("city"),
-    _visit("device", "device_type"), _visit("browser"),
-    _visit("browser_version", "concat(browser, ' ', browser_version)"),
-    _visit("os"), _visit("os_version", "concat(os, ' ', os_version)"),
-    _visit("screen", "screen_size"), _visit("language"),
+    _client("country", "country_code"), _client("region"), _client("city"),
+    _client("device", "device_type"), _client("browser"),
+    _client("browser_version", "concat(browser, ' ', browser_version)"),
+    _client("os"), _client("os_version", "concat(os, ' ', os_version)"),
+    _client("screen", "screen_size"), _client("language"),
     _action("page", "pathname", "pageview"), _action("title", "title", "pageview"),
     _action("hour", "if(local_hour < 0, '', toString(local_hour))", "pageview"),  # -1: the browser sent no time
     _action("outlink", "target_url", "outlink"), _action("download", "target_url", "download"),
@@ -169,6 +178,8 @@ def where(filters: list[Filter], table: str, kind: str = "", sample: Sample = EX
         values[parameter] = item.value
         if item.dimension.table == table and (table == "sessions" or item.dimension.kind in ("", kind)):
             conditions.append(item.condition(parameter))
+        elif table == "events" and item.dimension.on_events:
+            conditions.append(item.condition(parameter))  # the visit's own value, copied to its actions
         else:
             conditions.append(_visits_matching(item, parameter, sample))
     return "".join(f" AND {condition}" for condition in conditions), values
@@ -184,7 +195,9 @@ def where_actions(filters: list[Filter], kinds: tuple[str, ...], sample: Sample 
         parameter = f"filter{index}"
         values[parameter] = item.value
         own_kind = item.dimension.kind
-        if item.dimension.table != "events" or own_kind not in kinds:
+        if item.dimension.on_events:
+            conditions.append(item.condition(parameter))  # the visit's own value, copied to its actions
+        elif item.dimension.table != "events" or own_kind not in kinds:
             conditions.append(_visits_matching(item, parameter, sample))
         elif len(kinds) == 1:
             conditions.append(item.condition(parameter))

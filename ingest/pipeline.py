@@ -31,7 +31,7 @@ from ingest.referrers import classify_referrer, clean_url
 from ingest.salts import SaltBook
 from ingest.sites import Site, SiteCache
 from ingest.spool import Spool, SpoolFull
-from ingest.tables import DROPS, EVENTS
+from ingest.tables import DROPS, EVENTS, VISIT_CLIENT_COLUMNS
 from ingest.tokens import TokenCache
 from ingest.useragent import parse_user_agent
 from ingest.visits import Hit, VisitTracker, current_row
@@ -213,10 +213,11 @@ class Pipeline:
         if visit_id is None:
             return self._drop(site, local_day, "ping_without_visit")
         if kind != "ping":
+            visit = current_row(records)
             cookie = CookieAttribution.from_params(params)
-            credit = (credited_referrer(cookie, current_row(records), site.allows_host) if kind in CONVERSION_KINDS
-                      else no_credit())
-            event = {**attributes, **action.fields, **cookie.columns(), **credit, "site_id": site.site_id, "ts": at,
+            credit = credited_referrer(cookie, visit, site.allows_host) if kind in CONVERSION_KINDS else no_credit()
+            event = {**attributes, **{column: visit[column] for column in VISIT_CLIENT_COLUMNS}, **action.fields,
+                     **cookie.columns(), **credit, "site_id": site.site_id, "ts": at,
                      "name": kind, "visitor_id": visitor,
                      "visit_id": visit_id, "pageview_id": params.get("pv_id", "")[:6], "pathname": pathname,
                      "url": stored_url, "title": params.get("action_name", "")[:MAX_TITLE_LENGTH],

@@ -28,6 +28,10 @@ _CLIENT = (
     "ip_masked", "country_code", "region", "city", "browser", "browser_version", "os", "os_version", "device_type",
     "device_brand", "device_model", "screen_size", "language",
 )
+# The client columns an action copies from its visit (the visit's first hit) rather than from its own hit, as
+# Plausible's events carry their session's columns: a report on actions then filters by the visit's place or
+# device on `events` alone, and gets the same actions as through the visit. The address stays the hit's own.
+VISIT_CLIENT_COLUMNS = tuple(column for column in _CLIENT if column != "ip_masked")
 # Added by migration 9 (tracking_extras), so at the end of the table: product view, cookie attribution, and the
 # referrer a conversion is credited to.
 _TRACKING_EXTRAS = (

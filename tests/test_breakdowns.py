@@ -183,6 +183,7 @@ FILTERED = [
     ("entry_page", ["referrer~GOOG"]), ("page", ["page!~blog"]), ("event_action", ["event_category==Video"]),
     ("goal", ["channel!=search"]), ("device", ["event_action==Play", "browser!=Safari"]),
     ("search_keyword", ["device!=smartphone"]), ("exit_page", ["entry_page==/"]), ("page", ["exit_page==/prijzen"]),
+    ("event_category", ["screen==1920x1080"]), ("title", ["os_version~ios"]), ("outlink", ["language!=nl"]),
 ]
 
 
@@ -202,6 +203,27 @@ def test_filters_match_the_raw_rows(runtime: Runtime, dashboard: TestClient, see
     assert body["filters"] == filters
     assert by_value(body["rows"], next(iter(want.values()), {})) == want
     assert want != expected(runtime, site, dimension)  # the filter changed something
+
+
+def test_an_action_counts_under_its_visits_device_even_when_its_own_hit_said_otherwise(
+        runtime: Runtime, dashboard: TestClient) -> None:
+    """A visit is a desktop visit if it started on a desktop; a later hit of it with a phone's user agent (same
+    visitor cookie, within 30 minutes) stays in that visit's device, for action reports as for visit reports."""
+    site = add_site(runtime, "Wissel", ("wissel.example",))
+    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    for step, (agent, path) in enumerate([(CHROME_UA, "/"), (IPHONE_UA, "/later"), (IPHONE_UA, "/latest")]):
+        params = {"idsite": str(site.site_id), "rec": "1", "url": f"https://wissel.example{path}", "_id": "a" * 16}
+        request = TrackingRequest(params, agent, ClientAddress(ipaddress.ip_address(ADDRESSES[0])),
+                                  start + timedelta(minutes=step))
+        assert runtime.pipeline.handle(request).verdict is Verdict.TRACKED
+    runtime.drain()
+    events = stored(runtime, "SELECT device_type, browser FROM events WHERE site_id = {site:UInt32}", site)
+    assert events == [{"device_type": "desktop", "browser": "Chrome"}] * 3
+    desktop = breakdown(dashboard, site, "page", "device==desktop")
+    assert {row["value"]: row["actions"] for row in desktop["rows"]} == {"/": 1, "/later": 1, "/latest": 1}
+    assert breakdown(dashboard, site, "page", "device==smartphone")["rows"] == []
+    assert breakdown(dashboard, site, "page", "browser!=Chrome")["rows"] == []
+    assert breakdown(dashboard, site, "device", "page==/latest")["rows"][0]["value"] == "desktop"
 
 
 @pytest.mark.parametrize("filters", [[], ["device==smartphone"], ["page==/prijzen"], ["exit_page==/prijzen"]],
