@@ -34,6 +34,10 @@ DUTCH = {
     "Languages": "Talen", "Events": "Gebeurtenissen", "Goals": "Doelen", "Outlinks": "Uitgaande links",
     "Downloads": "Downloads", "Site search": "Zoeken op de site", "Time of day": "Tijdstip",
     "Dropped hits": "Genegeerde hits",
+    "Page titles": "Paginatitels", "Campaign sources": "Campagnebronnen", "Campaign media": "Campagnemedia",
+    "Campaign terms": "Campagnetermen", "Campaign content": "Campagne-inhoud", "Browser versions": "Browserversies",
+    "OS versions": "Versies van besturingssystemen", "Event actions": "Gebeurtenisacties",
+    "Event names": "Gebeurtenisnamen",
     "Requests that reached Teller but were dropped, by reason.":
         "Verzoeken die Teller bereikten maar niet zijn meegeteld, per reden.",
     "Read from the daily rollups: this range reaches back past the days this site keeps visit details, so "

@@ -1,12 +1,14 @@
 """What the site dashboard page shows besides the summary: the breakdown panels and the links between views.
 
 Every row of a panel is a link that adds a filter on its value; filters, period and language stay in the URL,
-so a view can be bookmarked and shared with a colleague who has access.
+so a view can be bookmarked and shared with a colleague who has access. Some panels have tabs for related
+reports (page titles beside pages, browser versions beside browsers, as Matomo and Plausible group them); the
+chosen tab is `tab=<dimension>` in the URL too, and only the shown tab is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -54,9 +56,29 @@ PANELS = (
     PanelSpec("search_keyword", "Site search", _ACTION_COLUMNS),
     PanelSpec("hour", "Time of day", _ACTION_COLUMNS),
 )
-# The visit panels read together, in one pass over the visits (exit pages need FINAL, so they are read alone).
-GROUPED = tuple(spec.dimension for spec in PANELS
-                if DIMENSIONS[spec.dimension].table == "sessions" and spec.dimension != "exit_page")
+# The other reports a panel offers on tabs, after its own: `tab=<dimension>` in the URL shows one instead.
+TABS: dict[str, tuple[PanelSpec, ...]] = {
+    "page": (PanelSpec("title", "Page titles", PANELS[0].columns),),
+    "utm_campaign": (PanelSpec("utm_source", "Campaign sources", _VISIT_COLUMNS),
+                     PanelSpec("utm_medium", "Campaign media", _VISIT_COLUMNS),
+                     PanelSpec("utm_term", "Campaign terms", _VISIT_COLUMNS),
+                     PanelSpec("utm_content", "Campaign content", _VISIT_COLUMNS)),
+    "city": (PanelSpec("language", "Languages", _VISIT_COLUMNS),),  # Matomo lists languages with locations
+    "device": (PanelSpec("screen", "Screen sizes", _VISIT_COLUMNS),),
+    "browser": (PanelSpec("browser_version", "Browser versions", _VISIT_COLUMNS),),
+    "os": (PanelSpec("os_version", "OS versions", _VISIT_COLUMNS),),
+    "event_category": (PanelSpec("event_action", "Event actions", _ACTION_COLUMNS),
+                       PanelSpec("event_name", "Event names", _ACTION_COLUMNS)),
+}
+
+
+def _grouped(dimensions: Collection[str]) -> tuple[str, ...]:
+    """The visit panels read together, in one pass over the visits (exit pages need FINAL, so they are read
+    alone)."""
+    return tuple(name for name in dimensions if DIMENSIONS[name].table == "sessions" and name != "exit_page")
+
+
+GROUPED = _grouped([spec.dimension for spec in PANELS])  # with every panel on its first tab
 
 
 def _action_groups(dimensions: list[str]) -> list[list[str]]:
@@ -120,23 +142,39 @@ class Links:
     def realtime(self) -> str:
         return f"{self.shared_path}/realtime" if self.shared_path else f"/api/v1/sites/{self.site.site_id}/realtime"
 
+    def tab(self, panel: str, options: Collection[str], dimension: str) -> str:
+        """This page with `dimension` on the tab panel `panel` (one of `options`; the panel's own dimension is its
+        default, which needs no parameter), back at that panel."""
+        pairs = [pair for pair in self.query if not (pair[0] == "tab" and pair[1] in options)]
+        return self._url(pairs + ([("tab", dimension)] if dimension != panel else [])) + f"#panel-{panel}"
+
     def csv(self, dimension: str) -> str:
         pairs = [pair for pair in self.query if pair[0] in ("period", "from", "to", "filter")]
         base = f"{self.shared_path}/export" if self.shared_path else f"/api/v1/sites/{self.site.site_id}/breakdown"
         return f"{base}?" + urlencode([("dimension", dimension), *pairs, ("format", "csv")])
 
 
+def _tab_options(spec: PanelSpec, from_rollups: bool) -> tuple[PanelSpec, ...]:
+    options = (spec, *TABS.get(spec.dimension, ()))
+    return tuple(option for option in options if option.dimension in FROM_ROLLUPS) if from_rollups else options
+
+
 def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filters: list[Filter],
                  from_rollups: bool, links: Links, executor: Executor | None = None,
-                 visitors: Callable[[], int] | None = None) -> list[dict[str, Any]]:
+                 visitors: Callable[[], int] | None = None, tabs: Collection[str] = ()) -> list[dict[str, Any]]:
     """The panels with their top rows. Of raw rows, the visit panels come from one query (exit pages aside) and
     the action panels from two; with `executor`, those queries run on it side by side. A range read from
     rollups shows the panels rollups keep, unfiltered, one query each. `visitors` gives the range's visitors
     under the filters when the caller counts them anyway (the summary): the goals' conversion rates are then
     computed from it, after the panels' queries, instead of by a query of their own that builds the filters'
-    set of visits once more."""
-    specs = [spec for spec in PANELS if not from_rollups or spec.dimension in FROM_ROLLUPS]
-    grouped = [] if from_rollups else [spec.dimension for spec in specs if spec.dimension in GROUPED]
+    set of visits once more. `tabs` names the dimensions asked for on the panels that have tabs; other names are
+    ignored."""
+    options = {spec.dimension: _tab_options(spec, from_rollups)
+               for spec in PANELS if not from_rollups or spec.dimension in FROM_ROLLUPS}
+    shown = {panel: next((option for option in choices if option.dimension in tabs), choices[0])
+             for panel, choices in options.items()}
+    specs = list(shown.values())
+    grouped = [] if from_rollups else list(_grouped([spec.dimension for spec in specs]))
     actions = [] if from_rollups else [spec.dimension for spec in specs if DIMENSIONS[spec.dimension].table == "events"]
 
     def report(dimension: str) -> dict[str, Breakdown]:
@@ -159,8 +197,11 @@ def build_panels(breakdowns: Breakdowns, site: Site, date_range: DateRange, filt
     if visitors is not None and "goal" in actions:
         goals = reports["goal"]
         reports["goal"] = replace(goals, rows=with_conversion_rates(goals.rows, visitors()))
-    return [{"dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
+    return [{"panel": panel, "dimension": spec.dimension, "title": spec.title, "columns": spec.columns,
              "rows": reports[spec.dimension].rows[:PANEL_ROWS], "translated": spec.translated,
              "filterable": not from_rollups, "csv": links.csv(spec.dimension),
-             "map": world_map(reports[spec.dimension].rows) if spec.dimension == "country" else None}
-            for spec in specs]
+             "map": world_map(reports[spec.dimension].rows) if spec.dimension == "country" else None,
+             "tabs": [{"title": option.title, "current": option is spec,
+                       "url": links.tab(panel, [choice.dimension for choice in options[panel]], option.dimension)}
+                      for option in options[panel]] if len(options[panel]) > 1 else []}
+            for panel, spec in shown.items()]

@@ -169,7 +169,8 @@ class DashboardPages:
                                                 top_pages=False)
             panels = build_panels(self.breakdowns, site, date_range, filters,
                                   self.queries.reads_rollups(site, date_range), links, self.panel_queries,
-                                  visitors=lambda: summary.result()["totals"]["visitors"])
+                                  visitors=lambda: summary.result()["totals"]["visitors"],
+                                  tabs=request.query_params.getlist("tab"))
             return summary.result(), panels
         try:
             summary, panels = await run_in_threadpool(build)

@@ -91,12 +91,21 @@ def test_log_in_filter_change_period_export_and_switch_language(browser: Browser
     csv_text = Path(download_info.value.path()).read_text()
     assert csv_text.startswith("value,visitors,visits,actions") and "/blog" in csv_text and "/prijzen" not in csv_text
 
+    # A panel's tab shows a related report in its place (browser versions beside browsers), filtered alike.
+    page.locator("#panel-browser nav.tabs a", has_text="Browser versions").click()
+    page.wait_for_url("**tab=browser_version**")
+    browser_panel = page.locator("#panel-browser")
+    assert browser_panel.get_attribute("data-dimension") == "browser_version"
+    assert browser_panel.locator("h2").inner_text() == "Browser versions"
+    assert browser_panel.locator("tbody a").count() >= 1 and "filter=device%3D%3Dsmartphone" in page.url
+
     # Switch to Dutch: labels and numbers follow, the view is kept.
     page.click("nav.languages a[hreflang=nl]")
     page.wait_for_url("**lang=nl**")
     assert page.locator("html").get_attribute("lang") == "nl"
     assert "Unieke bezoekers" in page.content() and "Gefilterd op" in page.content()
-    assert "filter=device%3D%3Dsmartphone" in page.url
+    assert "filter=device%3D%3Dsmartphone" in page.url and "tab=browser_version" in page.url
+    assert page.locator("#panel-browser h2").inner_text() == "Browserversies"
     shot(page, "dashboard-nl.png")
 
     page.goto(server.url)

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dashboards.i18n import Locale, choose_language
+from dashboards.site_page import TABS
 from ingest.sites import Site
 from teller.runtime import Runtime
 from tests.helpers import add_site
@@ -168,3 +169,54 @@ def test_goal_conversion_rates_come_from_the_summarys_visitors(runtime: Runtime,
     api = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown", params=[("dimension", "goal"), *query]).json()
     assert shown == {row["value"]: f"{row['conversion_rate']:.1f}%" for row in api["rows"]}
     assert [sql for sql in queries if sql.startswith("SELECT uniq(visitor_id) FROM sessions")]  # the API's own
+
+
+def api_values(dashboard: TestClient, site: Site, dimension: str, *filters: str) -> list[str]:
+    query = [("dimension", dimension), ("period", "7d"), ("limit", "10"), *(("filter", text) for text in filters)]
+    response = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown", params=query)
+    assert response.status_code == 200, response.text
+    return [row["value"] or "(none)" for row in response.json()["rows"]]
+
+
+@pytest.mark.parametrize(("panel", "dimension"), [(panel, spec.dimension) for panel, specs in TABS.items()
+                                                  for spec in specs])
+def test_every_further_report_is_on_a_tab_of_its_panel(dashboard: TestClient, site: Site, panel: str,
+                                                       dimension: str) -> None:
+    page = dashboard.get(f"/sites/{site.site_id}?period=7d").text
+    tabs = panel_of(page, panel).split('<nav class="tabs"', 1)[1].split("</nav>", 1)[0]
+    targets = [html.unescape(link) for link in re.findall(r'<a href="([^"]*)"', tabs)]
+    assert len(targets) == 1 + len(TABS[panel])
+    [target] = [link for link in targets if ("tab", dimension) in parse_qsl(urlsplit(link).query)]
+    assert target.endswith(f"#panel-{panel}") and ("period", "7d") in parse_qsl(urlsplit(target).query)
+    shown = dashboard.get(target.split("#", 1)[0]).text
+    assert f'id="panel-{panel}" data-dimension="{dimension}"' in shown
+    values = panel_values(shown, panel)
+    assert values and values == api_values(dashboard, site, dimension)  # the same rows as the Stats API's report
+    # Its rows filter on its own dimension, and the tab stays chosen.
+    filtered_url = link_of(shown, panel, values[0])
+    filtered_query = parse_qsl(urlsplit(filtered_url).query, keep_blank_values=True)
+    assert ("tab", dimension) in filtered_query and any(
+        key == "filter" and value.startswith(f"{dimension}==") for key, value in filtered_query)
+    filtered = dashboard.get(filtered_url).text
+    assert f'data-dimension="{dimension}"' in filtered and panel_values(filtered, panel) == [values[0]]
+
+
+def test_tabs_keep_the_view_and_fall_back_where_a_report_is_not_kept(runtime: Runtime, dashboard: TestClient,
+                                                                     site: Site) -> None:
+    url = f"/sites/{site.site_id}?period=7d&filter=device==smartphone&tab=title&tab=os_version&tab=nope"
+    page = dashboard.get(url).text
+    assert 'id="panel-page" data-dimension="title"' in page and 'id="panel-os" data-dimension="os_version"' in page
+    assert 'id="panel-browser" data-dimension="browser"' in page  # an unknown tab name changes nothing
+    assert panel_values(page, "page") == api_values(dashboard, site, "title", "device==smartphone")
+    # Back to the panel's own report: that tab's parameter goes, the other panel's stays.
+    back = re.search(r'<a href="([^"]*)">Pages</a>', panel_of(page, "page"))
+    assert back
+    query = parse_qsl(urlsplit(html.unescape(back.group(1))).query)
+    assert ("tab", "title") not in query and ("tab", "os_version") in query
+    assert ("filter", "device==smartphone") in query
+    # A range read from rollups offers only the reports rollups keep.
+    runtime.rollups.run([site])
+    runtime.registry.update(site.site_id, retention_days=3)
+    rollup_page = dashboard.get(f"/sites/{site.site_id}?period=30d&tab=os_version&tab=utm_source").text
+    assert 'id="panel-os" data-dimension="os"' in rollup_page and "os_version" not in panel_of(rollup_page, "os")
+    assert 'id="panel-utm_campaign" data-dimension="utm_source"' in rollup_page
