@@ -116,7 +116,7 @@ def parse_options(argv: list[str]) -> Options:
                         help="distinct requests in the mix (40000: Teller sees no hit twice in a 20 s run)")
     parser.add_argument("--drain-timeout", type=float, default=180, help="seconds to wait for the spool (180)")
     parser.add_argument("--fsync-interval-ms", type=int, default=None,
-                        help="diagnostic: Teller's [ingest] fsync_interval_ms (default: Teller's own, 20)")
+                        help="diagnostic: Teller's [ingest] fsync_interval_ms (default: Teller's own, 5)")
     parser.add_argument("--segment-seconds", type=float, default=None,
                         help="diagnostic: Teller's [ingest] segment_seconds (default: Teller's own, 1.0)")
     parser.add_argument("--profile", action="store_true",
