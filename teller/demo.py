@@ -39,7 +39,8 @@ def load_demo_traffic(runtime: Runtime, site: Site, days: int = 30, now: datetim
     The generator's addresses go in as the collector's opaque ClientAddress, masked by the site's settings.
     """
     tracked = 0
-    for hit in generate_demo_hits(site.site_id, DEMO_DOMAIN, days, now or datetime.now(UTC)):
+    for hit in generate_demo_hits(site.site_id, DEMO_DOMAIN, days, now or datetime.now(UTC),
+                                  with_actions=True):
         request = TrackingRequest(params=hit.params, user_agent=hit.user_agent,
                                   address=ClientAddress(ipaddress.ip_address(hit.client_ip)), received_at=hit.at,
                                   headers={"accept-language": hit.accept_language})

@@ -341,6 +341,32 @@ _MAX_PAGES = 12
 _FOLLOW_LINK_CHANCE = 0.55  # next page comes from the current page's links rather than the menu
 _ENGLISH_LANDING_CHANCE = 0.5  # English-speaking visitors often land on the /en pages
 _MIN_GAP_S, _MAX_GAP_S = 10, 240  # between pageviews; always far below the 30-min visit timeout
+
+# What visitors do on a page besides viewing it (with_actions): the chance per page view, and the Matomo
+# tracking parameters it sends. Goals: 1 = repair appointment booked, 2 = contact form sent.
+_GOALS_BY_PAGE: dict[str, tuple[float, dict[str, str]]] = {
+    "/reparatie/afspraak-maken": (0.35, {"idgoal": "1"}),
+    "/contact": (0.15, {"idgoal": "2"}),
+}
+_ORDER_CHANCE = 0.6  # of a view of /afrekenen
+_EVENTS: tuple[tuple[tuple[str, str, str], float], ...] = (
+    (("Video", "Play", "Onderhoud in 3 minuten"), 3), (("Video", "Play", "Bakfiets test"), 2),
+    (("Video", "Pause", "Onderhoud in 3 minuten"), 1), (("Nieuwsbrief", "Aanmelding", "Footer"), 2),
+    (("Chat", "Geopend", "Knop rechtsonder"), 2), (("Telefoon", "Klik", "Header"), 1.5),
+)
+_OUTLINKS: tuple[tuple[str, float], ...] = (
+    ("https://www.fietsersbond.nl/fietsroutes/", 3), ("https://www.google.com/maps/place/De+Spaak", 4),
+    ("https://www.instagram.com/despaak/", 2), ("https://www.bosch-ebike.com/nl/", 1),
+)
+_DOWNLOADS: tuple[tuple[str, float], ...] = (
+    ("/downloads/prijslijst-2026.pdf", 3), ("/downloads/onderhoudsschema.pdf", 2),
+    ("/downloads/huurvoorwaarden.pdf", 1),
+)
+_SEARCHES: tuple[tuple[str, float], ...] = (
+    ("e-bike", 5), ("bakfiets", 3), ("accu", 2), ("remblokjes", 1.5), ("kinderzitje", 1.5), ("fietsslot", 1),
+)
+# Chance per page view of an event, an outlink, a download and a site search.
+_EVENT_CHANCE, _OUTLINK_CHANCE, _DOWNLOAD_CHANCE, _SEARCH_CHANCE = 0.08, 0.04, 0.03, 0.05
 # A returning visitor must have been idle this long, so their visits never stitch together.
 _MIN_IDLE_BETWEEN_VISITS_S = 3600
 _DAILY_NOISE_SIGMA = 0.10
@@ -380,8 +406,15 @@ class _Visitor:
 class _Generator:
     """Holds the seeded RNG, the pickers and the visitor pool for one generate_demo_hits() call."""
 
-    def __init__(self, site_id: int, domain: str, rng: random.Random) -> None:
+    def __init__(self, site_id: int, domain: str, rng: random.Random,
+                 action_rng: random.Random | None = None) -> None:
         self.rng = rng
+        # Actions draw from their own RNG, so turning them on leaves the page views exactly as they were.
+        self.action_rng = action_rng
+        self.events = _Picker(_EVENTS)
+        self.outlinks = _Picker(_OUTLINKS)
+        self.downloads = _Picker(_DOWNLOADS)
+        self.searches = _Picker(_SEARCHES)
         self.site = str(site_id)
         self.base_url = f"https://{domain}"
         self.agents = _Picker([(a, a.weight) for a in _AGENTS])
@@ -538,36 +571,59 @@ class _Generator:
             out.append((ts, self.seq, self.hit(visitor, ts, url, page.title, referrer)))
             self.seq += 1
             visitor.last_ts = ts
+            if self.action_rng is not None:
+                for offset, fields in enumerate(self.actions_on(page), start=1):
+                    action_ts = min(ts + offset * 4, end_ts)  # a few seconds after the view, before the next one
+                    out.append((action_ts, self.seq, self.action_hit(visitor, action_ts, url, fields)))
+                    self.seq += 1
+
+    def actions_on(self, page: _Page) -> list[dict[str, str]]:
+        """The actions a visitor takes on a page view: events, outlinks, downloads, searches, goals, orders."""
+        rng = self.action_rng
+        assert rng is not None
+        actions: list[dict[str, str]] = []
+        if rng.random() < _EVENT_CHANCE:
+            category, action, name = self.events.pick(rng)
+            actions.append({"e_c": category, "e_a": action, "e_n": name})
+        if rng.random() < _OUTLINK_CHANCE:
+            actions.append({"link": self.outlinks.pick(rng)})
+        if rng.random() < _DOWNLOAD_CHANCE:
+            actions.append({"download": self.base_url + self.downloads.pick(rng)})
+        if rng.random() < _SEARCH_CHANCE:
+            actions.append({"search": self.searches.pick(rng), "search_count": str(rng.randrange(0, 40))})
+        chance, goal = _GOALS_BY_PAGE.get(page.path, (0.0, {}))
+        if goal and rng.random() < chance:
+            actions.append(goal)
+        if page.path == "/afrekenen" and rng.random() < _ORDER_CHANCE:
+            subtotal = rng.randrange(30, 3200)
+            actions.append({"idgoal": "0", "ec_id": f"DS-{rng.randrange(10**8):08d}", "revenue": str(subtotal + 7),
+                            "ec_st": str(subtotal), "ec_sh": "7"})
+        return actions
+
+    def action_hit(self, visitor: _Visitor, ts: int, url: str, fields: dict[str, str]) -> DemoHit:
+        """A hit of an action on the page at `url`, as matomo.js sends it (no action_name: it is no page view)."""
+        return self.demo_hit(visitor, ts, {**self.visitor_params(visitor, ts), "url": url, **fields})
+
+    def visitor_params(self, visitor: _Visitor, ts: int) -> dict[str, str]:
+        """The parameters every hit of the visitor carries: site, visitor cookie, screen, local time."""
+        local = datetime.fromtimestamp(ts, visitor.tz)
+        return {"idsite": self.site, "rec": "1", "apiv": "1", "_id": visitor.vid, "_idts": str(visitor.first_ts),
+                "res": visitor.res, "h": str(local.hour), "m": str(local.minute), "s": str(local.second),
+                "cookie": "1", "send_image": "0"}
 
     def hit(self, visitor: _Visitor, ts: int, url: str, title: str, referrer: str) -> DemoHit:
         rng = self.rng
-        local = datetime.fromtimestamp(ts, visitor.tz)
-        params = {
-            "idsite": self.site,
-            "rec": "1",
-            "apiv": "1",
-            "r": f"{rng.randrange(1_000_000):06d}",
-            "url": url,
-            "action_name": title,
-            "_id": visitor.vid,
-            "_idts": str(visitor.first_ts),
-            "res": visitor.res,
-            "h": str(local.hour),
-            "m": str(local.minute),
-            "s": str(local.second),
-            "cookie": "1",
-            "pv_id": _pv_id(rng),
-            "send_image": "0",
-        }
+        cache_buster = f"{rng.randrange(1_000_000):06d}"
+        params = {**self.visitor_params(visitor, ts), "r": cache_buster, "url": url, "action_name": title,
+                  "pv_id": _pv_id(rng)}
         if referrer:  # the JS tracker omits urlref when document.referrer is empty
             params["urlref"] = referrer
-        return DemoHit(
-            params=params,
-            user_agent=visitor.user_agent,
-            accept_language=visitor.accept_language,
-            client_ip=visitor.ip,
-            at=datetime.fromtimestamp(ts, UTC),
-        )
+        return self.demo_hit(visitor, ts, params)
+
+    @staticmethod
+    def demo_hit(visitor: _Visitor, ts: int, params: dict[str, str]) -> DemoHit:
+        return DemoHit(params=params, user_agent=visitor.user_agent, accept_language=visitor.accept_language,
+                       client_ip=visitor.ip, at=datetime.fromtimestamp(ts, UTC))
 
     # ---- days
 
@@ -614,11 +670,13 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def generate_demo_hits(site_id: int, domain: str, days: int, now: datetime, seed: int = 42,
-                       visits_per_day: int = 220) -> Iterator[DemoHit]:
+                       visits_per_day: int = 220, with_actions: bool = False) -> Iterator[DemoHit]:
     """Yield hits in chronological order for the `days` days ending at `now` (no hit after `now`).
 
     `visits_per_day` is the average over the window; the actual daily count varies by weekday,
-    follows a gentle upward trend and has noise. The output depends only on the arguments.
+    follows a gentle upward trend and has noise. The output depends only on the arguments. With `with_actions`,
+    visitors also send events, outlinks, downloads, site searches, goals and orders; the page views stay the
+    same (the benchmarks' request mix is page views only).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -628,7 +686,8 @@ def generate_demo_hits(site_id: int, domain: str, days: int, now: datetime, seed
     start_ts = end_ts - days * 86400
     # Mixing site_id in gives two demo sites with the same seed different (but stable) traffic.
     rng = random.Random(f"teller-demo:{seed}:{site_id}")
-    gen = _Generator(site_id, domain, rng)
+    gen = _Generator(site_id, domain, rng,
+                     random.Random(f"teller-demo-actions:{seed}:{site_id}") if with_actions else None)
     gen.seed_regulars(round(visits_per_day * 1.2), start_ts)
 
     weekday_norm = sum(_WEEKDAY_FACTOR) / len(_WEEKDAY_FACTOR)

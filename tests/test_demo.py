@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from dashboards.periods import parse_range
 from teller.demo import DEMO_DOMAINS, DEMO_EMAIL, demo_login, demo_site, load_demo_traffic
+from teller.demo_traffic import generate_demo_hits
 from teller.runtime import Runtime
 from tests.helpers import log_in
 
@@ -26,6 +27,11 @@ def test_demo_traffic_goes_through_ingest_and_shows_on_the_dashboard(runtime: Ru
         "WHERE site_id = {site:UInt32}", parameters={"site": site.site_id}).result_rows[0]
     assert stored == tracked and masked == tracked  # every address masked by the ingest path
     assert countries >= 4 and devices >= 3
+    kinds = dict(client.query("SELECT name, count() FROM events WHERE site_id = {site:UInt32} GROUP BY name",
+                              parameters={"site": site.site_id}).result_rows)
+    # Every panel has something to show: events, outlinks, downloads, site search, goals and orders.
+    assert set(kinds) == {"pageview", "event", "outlink", "download", "site_search", "goal", "ecommerce_order"}
+    assert all(count < kinds["pageview"] / 5 for count in kinds.values() if count != kinds["pageview"])
 
     email, first_password = demo_login(runtime, site)
     email, password = demo_login(runtime, site)  # every `teller demo` prints a new password
@@ -53,3 +59,12 @@ def test_demo_traffic_goes_through_ingest_and_shows_on_the_dashboard(runtime: Ru
     page = http.get(f"/sites/{site.site_id}?period=7d")
     assert page.status_code == 200
     assert f"{totals['pageviews']:,}" in page.text
+
+
+def test_the_demos_actions_leave_its_page_views_as_they_were() -> None:
+    """The benchmarks send the page views alone; the demo adds actions without changing them."""
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    views = [hit.params for hit in generate_demo_hits(1, "demo.example", 3, now)]
+    with_actions = [hit.params for hit in generate_demo_hits(1, "demo.example", 3, now, with_actions=True)]
+    assert [params for params in with_actions if "action_name" in params] == views
+    assert len(with_actions) > len(views) * 1.1
