@@ -572,15 +572,13 @@ class _Generator:
             self.seq += 1
             visitor.last_ts = ts
             if self.action_rng is not None:
-                for offset, fields in enumerate(self.actions_on(page), start=1):
-                    action_ts = min(ts + offset * 4, end_ts)  # a few seconds after the view, before the next one
+                for offset, fields in enumerate(self.actions_on(page, self.action_rng), start=1):
+                    action_ts = min(ts + offset * 4, end_ts)  # a few seconds after the view
                     out.append((action_ts, self.seq, self.action_hit(visitor, action_ts, url, fields)))
                     self.seq += 1
 
-    def actions_on(self, page: _Page) -> list[dict[str, str]]:
+    def actions_on(self, page: _Page, rng: random.Random) -> list[dict[str, str]]:
         """The actions a visitor takes on a page view: events, outlinks, downloads, searches, goals, orders."""
-        rng = self.action_rng
-        assert rng is not None
         actions: list[dict[str, str]] = []
         if rng.random() < _EVENT_CHANCE:
             category, action, name = self.events.pick(rng)
