@@ -262,6 +262,12 @@ def test_a_link_shows_its_one_site_with_filters_exports_and_live_count(runtime: 
     for path in (f"{base}/../../sites/{sites.bravo}", f"{base}/export/../../{sites.bravo}", f"{base}%2F..%2F2"):
         response = http.get(path, follow_redirects=False)
         assert leaked(response.text) == [] and response.status_code in (303, 404), path
+    # A panel's tab (page titles instead of pages) works under the link too, and its links stay there.
+    titles = http.get(base, params={"period": "7d", "tab": "title", "filter": "page==/alpha-prijzen"})
+    assert titles.status_code == 200 and 'id="panel-page" data-dimension="title"' in titles.text
+    assert leaked(titles.text) == []
+    assert all(href.startswith(base) for href in set(re.findall(r'href="([^"]+)"', titles.text))
+               - {"/static/teller.css", "https://db-ip.com"})
     assert http.get(base, params={"period": "nonsense"}).status_code == 400
     assert http.get(base, params={"filter": "nope"}).status_code == 400
 
