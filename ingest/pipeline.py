@@ -209,7 +209,8 @@ class Pipeline:
         pathname = page.path or "/"
         visit_id, records, advance_visit = self.visits.record(site.site_id, visitor, Hit(
             at=at, local_day=local_day, kind=kind, page=pathname, force_new=params.get("new_visit") == "1",
-            timeout_seconds=site.visit_timeout_minutes * 60, attributes=attributes))
+            timeout_seconds=site.visit_timeout_minutes * 60, attributes=attributes,
+            sets_location=overrides.location is not None))
         if visit_id is None:
             return self._drop(site, local_day, "ping_without_visit")
         if kind != "ping":

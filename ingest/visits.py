@@ -24,6 +24,7 @@ from ingest.tables import SESSIONS
 DEFAULT_TIMEOUT_SECONDS = 30 * 60
 MAX_OPEN_VISITS = 500_000
 CAMPAIGN_FIELDS = ("referrer_type", "referrer_name", "referrer_keyword")
+LOCATION_FIELDS = ("country_code", "region", "city")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,9 @@ class Hit:
     force_new: bool
     timeout_seconds: int
     attributes: Mapping[str, Any]  # referrer, UTM, geo and device columns of the first hit; hostname; retention
+    # The location was set by the sender (country/region/city with the site's token): it becomes the visit's,
+    # also on a later hit, as Matomo's location columns take an allowed override on an existing visit.
+    sets_location: bool = False
 
 
 @dataclass(slots=True)
@@ -135,6 +139,9 @@ class VisitTracker:
             new["events"] = old["events"] + 1
         # A visit stops being a bounce with a second action; heartbeats are not actions.
         new["is_bounce"] = int(new["pageviews"] + new["events"] <= 1)
+        if hit.sets_location:
+            for column in LOCATION_FIELDS:
+                new[column] = hit.attributes.get(column, "")
         if old["referrer_type"] in ("direct", "") and hit.attributes.get("referrer_type") == "campaign":
             for column in ("referrer", "referrer_host", *CAMPAIGN_FIELDS, "utm_source", "utm_medium", "utm_campaign",
                            "utm_term", "utm_content"):

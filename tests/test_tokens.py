@@ -15,7 +15,7 @@ from ingest.store import Store
 from teller.cli import main
 from teller.runtime import Runtime
 from tests.conftest import CHROME_UA
-from tests.helpers import add_site, event_rows
+from tests.helpers import add_site, event_rows, visit_rows
 
 FULL_ADDRESS = "145.97.183.201"
 
@@ -52,6 +52,11 @@ def test_protected_parameters_need_the_sites_token(runtime: Runtime, http: TestC
     assert abs(rows["/backdated"]["ts"].replace(tzinfo=UTC).timestamp() - three_days_ago) < 1
     located = rows["/located"]
     assert (located["country_code"], located["region"], located["city"]) == ("DE", "Bayern", "München")
+    # The located hit continued the visit /cip started (same address and browser): as in Matomo, the sender's
+    # location becomes the visit's, so reports by country count the visit, and its actions, under DE.
+    assert located["visit_id"] == cip["visit_id"]
+    [visit] = [row for row in visit_rows(runtime, site) if row["visit_id"] == cip["visit_id"]]
+    assert (visit["country_code"], visit["city"]) == ("DE", "München")
 
 
 def test_recent_custom_times_and_fine_locations_need_no_token(runtime: Runtime, http: TestClient) -> None:
