@@ -315,7 +315,12 @@ def test_a_range_past_the_raw_retention_reads_rollups(runtime: Runtime, dashboar
     runtime.registry.update(site.site_id, retention_days=2)
     after = breakdown(dashboard, site, "country", period="30d")
     assert after["source"] == "rollups" and before["source"] == "raw"
-    assert after["rows"] == before["rows"]
+    # Rollups count a visitor once per calendar month; every seeded visitor came on both seeded days, so when
+    # those fall in two months (on the 2nd and 3rd of a month) each row has its visitors twice.
+    today = datetime.now(site.zone).date()
+    one_month = (today - timedelta(days=1)).month == (today - timedelta(days=3)).month
+    assert after["rows"] == (before["rows"] if one_month else
+                             [{**row, "visitors": 2 * row["visitors"]} for row in before["rows"]])
     refused = dashboard.get(f"/api/v1/sites/{site.site_id}/breakdown",
                        params={"dimension": "country", "period": "30d", "filter": "device==desktop"})
     assert refused.status_code == 400 and "past the 2 days" in refused.json()["error"]
