@@ -53,7 +53,7 @@ def test_protected_parameters_need_the_sites_token(runtime: Runtime, http: TestC
     located = rows["/located"]
     assert (located["country_code"], located["region"], located["city"]) == ("DE", "Bayern", "München")
     # The located hit continued the visit /cip started (same address and browser): as in Matomo, the sender's
-    # location becomes the visit's, so reports by country count the visit, and its actions, under DE.
+    # location becomes the visit's (and its actions' from then on), so reports by country count the visit under DE.
     assert located["visit_id"] == cip["visit_id"]
     [visit] = [row for row in visit_rows(runtime, site) if row["visit_id"] == cip["visit_id"]]
     assert (visit["country_code"], visit["city"]) == ("DE", "München")
